@@ -1,0 +1,63 @@
+import type { Attempt } from './push/types.js'
+
+/**
+ * Stable error codes. Local validation codes are thrown before any network use; the others come from a push.
+ */
+export type LightPushErrorCode =
+  /** The content topic is not `/{application}/{version}/{name}/{encoding}` (generation 0 at most). */
+  | 'INVALID_CONTENT_TOPIC'
+  /** The pubsub topic is not `/waku/2/rs/<cluster>/<shard>` or names a cluster or shard out of range. */
+  | 'INVALID_PUBSUB_TOPIC'
+  /** The message itself is malformed (empty payload, `meta` over 64 bytes, bad timestamp, ...). */
+  | 'INVALID_MESSAGE'
+  /** The encoded message is over the size limit. */
+  | 'MESSAGE_TOO_LARGE'
+  /** No connected peer serves light push v3 for this shard. */
+  | 'NO_PEERS'
+  /** The caller's signal aborted the push. */
+  | 'ABORTED'
+  /** The deadline passed before the network took the message. */
+  | 'TIMEOUT'
+  /** A service node refused the message itself (400, 413, 420): retrying elsewhere cannot help. */
+  | 'REJECTED'
+  /** Every attempt allowed failed. */
+  | 'EXHAUSTED'
+  /** The remote answered with something that is not a valid light push response. */
+  | 'MALFORMED_RESPONSE'
+  /** The stream or connection broke, or could not be opened. */
+  | 'STREAM_ERROR'
+  /** An option is out of range (for example maxAttempts 0). */
+  | 'INVALID_OPTIONS'
+
+export interface LightPushErrorOptions {
+  cause?: unknown
+  /** Lines that help a user act on the error, appended to the message. */
+  metaMessages?: string[]
+  attempts?: readonly Attempt[]
+}
+
+/** The one error class of this SDK: branch on `code`, read `attempts` for what happened on the wire. */
+export class LightPushError extends Error {
+  override name = 'LightPushError'
+  readonly code: LightPushErrorCode
+  /** The message without the meta lines. */
+  readonly shortMessage: string
+  readonly metaMessages: readonly string[]
+  /** Every attempt made before this error, in order (empty for local validation errors). */
+  readonly attempts: readonly Attempt[]
+
+  constructor (code: LightPushErrorCode, shortMessage: string, options: LightPushErrorOptions = {}) {
+    const meta = options.metaMessages ?? []
+    super([shortMessage, ...meta].join('\n'), options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.shortMessage = shortMessage
+    this.metaMessages = meta
+    this.attempts = options.attempts ?? []
+  }
+}
+
+/** True for a LightPushError (of the given code), also across realms and bundle copies. */
+export function isLightPushError (err: unknown, code?: LightPushErrorCode): err is LightPushError {
+  return err instanceof Error && err.name === 'LightPushError' &&
+    (code === undefined || (err as LightPushError).code === code)
+}

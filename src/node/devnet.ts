@@ -1,0 +1,82 @@
+import { createRelayNode, createServiceNode, type ServiceNode, type ServiceNodeOptions, type WakuNode } from './service-node.js'
+import { THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
+
+export interface DevnetServiceSpec extends Omit<ServiceNodeOptions, 'relayPeers' | 'sharding' | 'listen'> {
+  /** How many of the devnet's relay nodes this service node relays to (0 gives 503). Default: all. */
+  relayPeers?: number
+}
+
+export interface DevnetOptions {
+  /** Relay nodes, connected to each other. Default 4. */
+  relays?: number
+  /** A count of default service nodes, or one spec per service node. Default 1. */
+  services?: number | DevnetServiceSpec[]
+  /** Default: The Waku Network's cluster 1 with 8 shards, so clients need no configuration. */
+  sharding?: ShardingOptions
+  /** How long to wait for the wiring to settle. Default 15 s. */
+  readyTimeoutMs?: number
+}
+
+export interface DevnetService {
+  node: ServiceNode
+  peerId: string
+  multiaddrs: string[]
+  relayPeers: number
+  spec: DevnetServiceSpec
+}
+
+export interface Devnet {
+  services: DevnetService[]
+  relays: WakuNode[]
+  sharding: ShardingOptions
+  /** Every service node's addresses, ready to be a client's bootstrap list. */
+  bootstrap: string[]
+  stop(): Promise<void>
+}
+
+/**
+ * A local Waku network on 127.0.0.1: relay nodes meshed together and service nodes, each relaying to a chosen
+ * number of them, so light push answers (and relay peer counts) are real. Resolves when gossipsub has seen
+ * every chosen relay peer subscribe; `stop()` stops every node.
+ */
+export async function createDevnet (options: DevnetOptions = {}): Promise<Devnet> {
+  const sharding = options.sharding ?? THE_WAKU_NETWORK
+  const specs = typeof options.services === 'number' || options.services == null
+    ? Array.from({ length: options.services ?? 1 }, (): DevnetServiceSpec => ({}))
+    : options.services
+  const relayCount = options.relays ?? 4
+  const relays: WakuNode[] = []
+  const services: DevnetService[] = []
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled([...services.map((s) => s.node.stop()), ...relays.map((r) => r.stop())])
+  }
+  try {
+    for (let i = 0; i < relayCount; i++) {
+      // Each relay joins the ones before it: a full mesh among relays.
+      relays.push(await createRelayNode({ sharding, relayPeers: relays.map((r) => r.multiaddrs[0]) }))
+    }
+    for (const spec of specs) {
+      const count = spec.relayPeers ?? relayCount
+      if (!Number.isInteger(count) || count < 0 || count > relayCount) {
+        throw new RangeError(`relayPeers ${count} is not between 0 and the ${relayCount} relay nodes`)
+      }
+      const { relayPeers: _, ...serviceOptions } = spec
+      const node = await createServiceNode({ ...serviceOptions, sharding, relayPeers: relays.slice(0, count).map((r) => r.multiaddrs[0]) })
+      services.push({ node, peerId: node.peerId, multiaddrs: node.multiaddrs, relayPeers: count, spec })
+    }
+    await waitFor(() => services.every((s) => s.node.pubsubTopics.every((t) => s.node.relayPeerCount(t) === s.relayPeers)) &&
+      relays.every((r) => r.relayPeerCount() >= Math.min(1, relayCount - 1)), options.readyTimeoutMs ?? 15_000)
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { services, relays, sharding, bootstrap: services.map((s) => s.multiaddrs[0]), stop }
+}
+
+async function waitFor (ready: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`devnet not wired after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Misbehaviours a devnet service node can be given, to test and measure the sender against real nodes:
+ * - `always-503`: answers 503 (no relay peers) to everything;
+ * - `strict-429`: answers 429 (rate limited) to everything;
+ * - `silent`: accepts the stream, reads the request, never answers;
+ * - `slow`: serves normally after `slowMs`;
+ * - `garbage`: answers a frame of random bytes;
+ * - `wrong-request-id`: serves normally but answers another request_id;
+ * - `zero-count`: answers 200 with relay_peer_count 0 and publishes nothing;
+ * - `drop`: closes the whole connection after reading the request.
+ */
+export const FAULT_PROFILES = ['always-503', 'strict-429', 'silent', 'slow', 'garbage', 'wrong-request-id', 'zero-count', 'drop'] as const
+
+export type FaultProfile = typeof FAULT_PROFILES[number]
+
+export function isFaultProfile (value: string): value is FaultProfile {
+  return (FAULT_PROFILES as readonly string[]).includes(value)
+}

@@ -1,0 +1,11 @@
+/**
+ * @packageDocumentation
+ * Node.js only: the service node, relay nodes and the local network (devnet) used for development and tests.
+ */
+import './polyfills.js'
+export { createServiceNode, createRelayNode, type ServiceNode, type ServiceNodeOptions, type RelayNodeOptions, type WakuNode } from './service-node.js'
+export { createDevnet, type Devnet, type DevnetOptions, type DevnetService, type DevnetServiceSpec } from './devnet.js'
+export { LightPushServer, type LightPushServerInit, type LightPushServerStats } from './lightpush-server.js'
+export { FAULT_PROFILES, isFaultProfile, type FaultProfile } from './faults.js'
+export { wakuRelay } from './relay.js'
+export { TokenBuckets } from './token-bucket.js'

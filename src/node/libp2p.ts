@@ -1,0 +1,38 @@
+import './polyfills.js'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { webSockets } from '@libp2p/websockets'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { mplex } from '@libp2p/mplex'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { wakuRelay, type GossipSub } from './relay.js'
+import type { PrivateKey } from '@libp2p/interface'
+
+export interface NodeLibp2pOptions {
+  /** Listen addresses. Default: WebSockets on 127.0.0.1, a free port. */
+  listen?: string[]
+  privateKey?: PrivateKey
+}
+
+export type WakuNodeLibp2p = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, relay: GossipSub }>
+
+/**
+ * A Node.js libp2p node as Waku service and relay nodes run: WebSockets, Noise, yamux and mplex (js-waku
+ * clients speak only mplex), identify, ping and Waku relay.
+ */
+export async function createNodeLibp2p (options: NodeLibp2pOptions = {}): Promise<WakuNodeLibp2p> {
+  return await createLibp2p({
+    ...(options.privateKey != null ? { privateKey: options.privateKey } : {}),
+    addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0/ws'] },
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux(), mplex()],
+    connectionManager: { maxConnections: 1000 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      relay: wakuRelay()
+    }
+  })
+}

@@ -1,0 +1,31 @@
+import { gossipsub, StrictNoSign, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { RELAY_PROTOCOL } from '../protocol/constants.js'
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../message/create.js'
+
+/**
+ * Waku relay (11/WAKU2-RELAY) as nwaku runs it: gossipsub on `/vac/waku/relay/2.0.0` only, unsigned messages,
+ * message id = sha256 of the serialized WakuMessage, floodPublish on, nwaku's mesh degrees.
+ */
+export function wakuRelay (init: Partial<GossipsubOpts> = {}): ReturnType<typeof gossipsub> {
+  return gossipsub({
+    protocols: [RELAY_PROTOCOL],
+    globalSignaturePolicy: StrictNoSign,
+    msgIdFn: (message) => sha256(message.data),
+    fallbackToFloodsub: false,
+    floodPublish: true,
+    // Publishing to nobody is an answer (503), not an exception.
+    allowPublishToZeroTopicPeers: true,
+    emitSelf: false,
+    D: 6,
+    Dlo: 4,
+    Dhi: 8,
+    Dlazy: 6,
+    heartbeatInterval: 1000,
+    seenTTL: 2 * 60_000,
+    maxInboundDataLength: DEFAULT_MAX_MESSAGE_SIZE + 64 * 1024,
+    ...init
+  })
+}
+
+export type { GossipSub }

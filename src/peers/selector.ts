@@ -1,0 +1,146 @@
+import { ewma, newPeerStats, type PeerScore, type PeerStats } from './stats.js'
+import type { Verdict } from '../protocol/status.js'
+
+export interface SelectorOptions {
+  /** Relay peer count assumed for a peer not heard from yet, so new peers get tried. Default 6 (gossipsub D). */
+  optimisticRelayPeers?: number
+  /** Weight of a new sample in the EWMAs. Default 0.3. */
+  alpha?: number
+  /** First cool-down after a 429. Default 1000 ms; doubles per consecutive 429 up to `maxCoolMs`. */
+  baseCoolMs?: number
+  /** Default 30000 ms. */
+  maxCoolMs?: number
+  now?: () => number
+}
+
+export interface Outcome {
+  verdict: Verdict
+  relayPeerCount?: number
+  ms: number
+  pubsubTopic: string
+}
+
+/**
+ * Ranks service peers by what this client has observed: expected relay peers first, then success rate, then
+ * latency. Peers cooling down after a 429 and peers that refused the topic with 421 are not offered.
+ */
+export class Selector {
+  private readonly stats = new Map<string, PeerStats>()
+  private readonly prior: number
+  private readonly alpha: number
+  private readonly baseCoolMs: number
+  private readonly maxCoolMs: number
+  readonly now: () => number
+
+  constructor (options: SelectorOptions = {}) {
+    this.prior = options.optimisticRelayPeers ?? 6
+    this.alpha = options.alpha ?? 0.3
+    this.baseCoolMs = options.baseCoolMs ?? 1000
+    this.maxCoolMs = options.maxCoolMs ?? 30_000
+    this.now = options.now ?? Date.now
+  }
+
+  /** Learns from one attempt's outcome; returns the peer's new score. */
+  record (peer: string, outcome: Outcome): PeerScore {
+    const s = this.get(peer)
+    s.lastVerdict = outcome.verdict
+    switch (outcome.verdict) {
+      case 'delivered':
+      case 'weak':
+        s.successes++
+        s.relayPeerCount = ewma(s.relayPeerCount, outcome.relayPeerCount ?? 0, this.alpha)
+        s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
+        s.coolMs = 0
+        break
+      case 'rate-limited':
+        s.coolMs = s.coolMs === 0 ? this.baseCoolMs : Math.min(this.maxCoolMs, s.coolMs * 2)
+        s.coolUntil = this.now() + s.coolMs
+        s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
+        break
+      case 'unavailable':
+        s.failures++
+        s.relayPeerCount = ewma(s.relayPeerCount, 0, this.alpha)
+        s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
+        break
+      case 'wrong-shard':
+        s.refusedTopics.add(outcome.pubsubTopic)
+        break
+      case 'rejected':
+        // The message was at fault, not the peer.
+        break
+      case 'failed':
+        s.failures++
+        s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
+        break
+    }
+    return this.score(s)
+  }
+
+  /** Peers among `connected` that may serve `pubsubTopic`, best first; cooling peers are left out. */
+  rank (pubsubTopic: string, connected: Iterable<string>): PeerScore[] {
+    const now = this.now()
+    const ranked: PeerScore[] = []
+    for (const peer of connected) {
+      const s = this.get(peer)
+      if (s.refusedTopics.has(pubsubTopic) || s.coolUntil > now) continue
+      ranked.push(this.score(s))
+    }
+    return ranked.sort(compare)
+  }
+
+  /** When the first of `connected` that is cooling down (and may serve the topic) warms up; undefined if none. */
+  nextWarm (pubsubTopic: string, connected: Iterable<string>): number | undefined {
+    let first: number | undefined
+    for (const peer of connected) {
+      const s = this.stats.get(peer)
+      if (s == null || s.refusedTopics.has(pubsubTopic) || s.coolUntil <= this.now()) continue
+      first = Math.min(first ?? Infinity, s.coolUntil)
+    }
+    return first
+  }
+
+  /** Every known peer among `peers` with its figures, best first (cooling peers included, last). */
+  view (peers: Iterable<string>): PeerScore[] {
+    return [...peers].map((peer) => this.score(this.get(peer))).sort(compare)
+  }
+
+  forget (peer: string): void {
+    this.stats.delete(peer)
+  }
+
+  private get (peer: string): PeerStats {
+    let s = this.stats.get(peer)
+    if (s == null) {
+      s = newPeerStats(peer)
+      this.stats.set(peer, s)
+    }
+    return s
+  }
+
+  private score (s: PeerStats): PeerScore {
+    const expectedRelayPeers = s.relayPeerCount ?? this.prior
+    // Laplace-smoothed, so one early failure does not bury a peer for good.
+    const successRate = (s.successes + 1) / (s.successes + s.failures + 2)
+    const coolingForMs = Math.max(0, s.coolUntil - this.now())
+    const score: PeerScore = {
+      peer: s.peer,
+      score: coolingForMs > 0 ? 0 : expectedRelayPeers * successRate,
+      expectedRelayPeers,
+      successRate,
+      coolingForMs,
+      successes: s.successes,
+      failures: s.failures,
+      refusedTopics: [...s.refusedTopics]
+    }
+    if (s.latencyMs !== undefined) score.latencyMs = s.latencyMs
+    if (s.lastVerdict !== undefined) score.lastVerdict = s.lastVerdict
+    return score
+  }
+}
+
+function compare (a: PeerScore, b: PeerScore): number {
+  return b.score - a.score ||
+    b.expectedRelayPeers - a.expectedRelayPeers ||
+    b.successRate - a.successRate ||
+    (a.latencyMs ?? Infinity) - (b.latencyMs ?? Infinity)
+}

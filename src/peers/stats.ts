@@ -1,0 +1,42 @@
+import type { Verdict } from '../protocol/status.js'
+
+/** What this client has learned of one service peer from its answers. */
+export interface PeerStats {
+  peer: string
+  /** EWMA of reported relay_peer_count (an answer of 503/505 counts as 0); undefined until it answers. */
+  relayPeerCount?: number
+  /** EWMA of the time to an answer, in ms. */
+  latencyMs?: number
+  successes: number
+  failures: number
+  /** Epoch ms until which this peer is cooling down after a 429. */
+  coolUntil: number
+  /** Length of the current cool-down; doubles while the peer keeps answering 429. */
+  coolMs: number
+  /** Pubsub topics it refused with 421. */
+  refusedTopics: Set<string>
+  lastVerdict?: Verdict
+}
+
+/** The selector's view of a peer: its figures and the score it is ranked by. */
+export interface PeerScore {
+  peer: string
+  score: number
+  /** Expected relay peer count: the EWMA, or the optimistic prior for a peer not heard from. */
+  expectedRelayPeers: number
+  successRate: number
+  latencyMs?: number
+  coolingForMs: number
+  successes: number
+  failures: number
+  refusedTopics: string[]
+  lastVerdict?: Verdict
+}
+
+export function newPeerStats (peer: string): PeerStats {
+  return { peer, successes: 0, failures: 0, coolUntil: 0, coolMs: 0, refusedTopics: new Set() }
+}
+
+export function ewma (previous: number | undefined, sample: number, alpha: number): number {
+  return previous === undefined ? sample : previous + alpha * (sample - previous)
+}

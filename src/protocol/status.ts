@@ -1,0 +1,52 @@
+/** Status codes of light push v3: the seed's table plus what nwaku answers (420, 504, 505). */
+export const LightPushStatus = Object.freeze({
+  /** nwaku answers 0 when its handler throws. */
+  UNKNOWN: 0,
+  SUCCESS: 200,
+  BAD_REQUEST: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  /** nwaku: invalid message, including over-size and RLN-rejected. */
+  INVALID_MESSAGE: 420,
+  UNSUPPORTED_PUBSUB_TOPIC: 421,
+  TOO_MANY_REQUESTS: 429,
+  INTERNAL_SERVER_ERROR: 500,
+  /** Seed: no relay peers. nwaku: service unavailable. */
+  SERVICE_UNAVAILABLE: 503,
+  /** nwaku: out of RLN proofs. */
+  OUT_OF_RLN_PROOF: 504,
+  /** nwaku: no peers to relay (also after a duplicate publish). */
+  NO_PEERS_TO_RELAY: 505
+})
+
+/**
+ * What one response means for the sender (DESIGN.md, "The sender's decisions"):
+ * - `delivered`: 200 with at least `minRelayPeers` relay peers;
+ * - `weak`: 200 with fewer (or no count): taken but not confirmed;
+ * - `rate-limited`: 429, cool this peer down;
+ * - `unavailable`: 503/504/505, this peer cannot serve now;
+ * - `wrong-shard`: 421, this peer does not serve the shard;
+ * - `rejected`: 400/413/420, the message is at fault, no retry helps;
+ * - `failed`: 500, status 0 or any other code: this attempt failed.
+ */
+export type Verdict = 'delivered' | 'weak' | 'rate-limited' | 'unavailable' | 'wrong-shard' | 'rejected' | 'failed'
+
+export function classifyStatus (statusCode: number, relayPeerCount: number | undefined, minRelayPeers: number): Verdict {
+  switch (statusCode) {
+    case LightPushStatus.SUCCESS:
+      return (relayPeerCount ?? 0) >= minRelayPeers ? 'delivered' : 'weak'
+    case LightPushStatus.TOO_MANY_REQUESTS:
+      return 'rate-limited'
+    case LightPushStatus.SERVICE_UNAVAILABLE:
+    case LightPushStatus.OUT_OF_RLN_PROOF:
+    case LightPushStatus.NO_PEERS_TO_RELAY:
+      return 'unavailable'
+    case LightPushStatus.UNSUPPORTED_PUBSUB_TOPIC:
+      return 'wrong-shard'
+    case LightPushStatus.BAD_REQUEST:
+    case LightPushStatus.PAYLOAD_TOO_LARGE:
+    case LightPushStatus.INVALID_MESSAGE:
+      return 'rejected'
+    default:
+      return 'failed'
+  }
+}

@@ -1,0 +1,56 @@
+import { LightPushError } from '../errors.js'
+import type { PushOptions } from './types.js'
+
+/** Push options with every default applied: the retry policy as data. */
+export interface PushPolicy {
+  minRelayPeers: number
+  maxAttempts: number
+  attemptTimeoutMs: number
+  timeoutMs: number
+  redundancy: number
+  backoffBaseMs: number
+  backoffMaxMs: number
+  jitter: boolean
+}
+
+export const DEFAULT_POLICY: Readonly<PushPolicy> = Object.freeze({
+  minRelayPeers: 1,
+  maxAttempts: 4,
+  attemptTimeoutMs: 5000,
+  timeoutMs: 30_000,
+  redundancy: 1,
+  backoffBaseMs: 100,
+  backoffMaxMs: 2000,
+  jitter: true
+})
+
+/** Merges defaults (client-wide, then per push) into one policy; throws `INVALID_OPTIONS` on nonsense. */
+export function resolvePolicy (...layers: Array<PushOptions | undefined>): PushPolicy {
+  const policy: PushPolicy = { ...DEFAULT_POLICY }
+  for (const o of layers) {
+    if (o == null) continue
+    if (o.minRelayPeers !== undefined) policy.minRelayPeers = o.minRelayPeers
+    if (o.maxAttempts !== undefined) policy.maxAttempts = o.maxAttempts
+    if (o.attemptTimeoutMs !== undefined) policy.attemptTimeoutMs = o.attemptTimeoutMs
+    if (o.timeoutMs !== undefined) policy.timeoutMs = o.timeoutMs
+    if (o.redundancy !== undefined) policy.redundancy = o.redundancy
+    if (o.backoff?.baseMs !== undefined) policy.backoffBaseMs = o.backoff.baseMs
+    if (o.backoff?.maxMs !== undefined) policy.backoffMaxMs = o.backoff.maxMs
+    if (o.backoff?.jitter !== undefined) policy.jitter = o.backoff.jitter
+  }
+  const positive = ['maxAttempts', 'attemptTimeoutMs', 'timeoutMs', 'redundancy'] as const
+  for (const key of positive) {
+    if (!(Number.isFinite(policy[key]) && policy[key] >= 1)) throw invalid(`${key} must be a number >= 1, got ${policy[key]}`)
+  }
+  if (!(Number.isInteger(policy.minRelayPeers) && policy.minRelayPeers >= 0)) {
+    throw invalid(`minRelayPeers must be an integer >= 0, got ${policy.minRelayPeers}`)
+  }
+  if (!(policy.backoffBaseMs >= 0 && policy.backoffMaxMs >= policy.backoffBaseMs)) {
+    throw invalid('backoff needs 0 <= baseMs <= maxMs')
+  }
+  return policy
+}
+
+function invalid (message: string): LightPushError {
+  return new LightPushError('INVALID_OPTIONS', message)
+}

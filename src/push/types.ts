@@ -1,0 +1,61 @@
+import type { LightPushErrorCode } from '../errors.js'
+import type { Hex } from '../message/hash.js'
+import type { Verdict } from '../protocol/status.js'
+
+/** What one attempt of a push did on the wire. */
+export interface Attempt {
+  /** Peer id of the service node. */
+  peer: string
+  protocol: string
+  /** The response's status_code; absent when no valid response arrived. */
+  status?: number
+  statusDesc?: string
+  relayPeerCount?: number
+  /** What the sender made of it. */
+  verdict: Verdict
+  /** Set when no valid response arrived: why (TIMEOUT, STREAM_ERROR, MALFORMED_RESPONSE, ABORTED, ...). */
+  error?: LightPushErrorCode
+  /** Milliseconds from sending to the outcome (queueing for a stream slot excluded). */
+  ms: number
+  /** The fresh request_id of this attempt. */
+  requestId: string
+}
+
+/** A push the network took: a service node relayed it to at least `minRelayPeers` peers. */
+export interface PushResult {
+  /** The deterministic message hash (14/WAKU2-MESSAGE), the same on every attempt. */
+  messageHash: Hex
+  pubsubTopic: string
+  /** Relay peers the delivering service node published to. */
+  relayPeerCount: number
+  /** Peer id of the delivering service node. */
+  peer: string
+  /** Every attempt, in the order they started. */
+  attempts: Attempt[]
+}
+
+export interface Backoff {
+  /** First delay before retrying a peer already tried in this push. Default 100 ms. */
+  baseMs?: number
+  /** Largest delay. Default 2000 ms. */
+  maxMs?: number
+  /** Randomise each delay between half and all of it. Default true. */
+  jitter?: boolean
+}
+
+export interface PushOptions {
+  signal?: AbortSignal
+  /** Push on this pubsub topic (static sharding). Default: derived by autosharding. */
+  pubsubTopic?: string
+  /** Relay peers a service node must report for the push to count as delivered. Default 1. */
+  minRelayPeers?: number
+  /** Attempts at most, over all peers. Default 4. */
+  maxAttempts?: number
+  /** Deadline of one attempt (request and response). Default 5000 ms. */
+  attemptTimeoutMs?: number
+  /** Deadline of the whole push, waits included. Default 30000 ms. */
+  timeoutMs?: number
+  /** Push to this many peers at once; delivered when one reports enough relay peers. Default 1. */
+  redundancy?: number
+  backoff?: Backoff
+}

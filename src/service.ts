@@ -1,0 +1,180 @@
+import { TypedEventEmitter } from 'main-event'
+import { serviceCapabilities } from '@libp2p/interface'
+import { LightPushError } from './errors.js'
+import { prepareMessage, type MessageInput } from './message/create.js'
+import { THE_WAKU_NETWORK, type ShardingOptions } from './message/sharding.js'
+import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from './protocol/constants.js'
+import { sendLightPushRequest } from './protocol/request.js'
+import { Selector, type SelectorOptions } from './peers/selector.js'
+import { ConnectionUpkeep, type UpkeepOptions } from './peers/upkeep.js'
+import { PeerSlots } from './push/slots.js'
+import { resolvePolicy } from './push/policy.js'
+import { sendPush } from './push/sender.js'
+import type { LightPushEvents } from './push/events.js'
+import type { PeerScore } from './peers/stats.js'
+import type { PushOptions, PushResult } from './push/types.js'
+import type { ComponentLogger, Libp2pEvents, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+export interface LightPushInit extends UpkeepOptions {
+  /** Autosharding parameters. Default: The Waku Network (cluster 1, 8 shards). */
+  sharding?: ShardingOptions
+  /** Largest encoded message pushed. Default 150 KiB (nwaku's limit). */
+  maxMessageSize?: number
+  /** Requests in flight per service peer; the rest wait in a queue. Default 32 (libp2p refuses a 65th stream). */
+  maxInFlightPerPeer?: number
+  /** Defaults for every push (each push may override them). */
+  push?: Omit<PushOptions, 'signal' | 'pubsubTopic'>
+  selector?: SelectorOptions
+}
+
+export interface LightPushComponents {
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  peerStore: PeerStore
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+export interface WaitForServicePeersOptions {
+  /** Default 1. */
+  count?: number
+  signal?: AbortSignal
+}
+
+/** The light push client as a libp2p service: owns the selector, the sender and connection upkeep. */
+export interface LightPush extends TypedEventTarget<LightPushEvents> {
+  /** Pushes a message; resolves once a service node reports enough relay peers, or throws a LightPushError. */
+  push(message: MessageInput, options?: PushOptions): Promise<PushResult>
+  /** Connected light push peers, best first, with the figures behind their score. */
+  peers(): PeerScore[]
+  /** Resolves once `count` light push peers are connected. */
+  waitForServicePeers(options?: WaitForServicePeersOptions): Promise<void>
+}
+
+class LightPushService extends TypedEventEmitter<LightPushEvents> implements LightPush {
+  readonly [Symbol.toStringTag] = 'waku-lightpush'
+  readonly [serviceCapabilities] = ['@waku/lightpush-client']
+  private readonly servicePeerIds = new Map<string, PeerId>()
+  private readonly selector: Selector
+  private readonly slots: PeerSlots
+  private readonly upkeep: ConnectionUpkeep
+  private readonly peerWaiters = new Set<() => void>()
+  private topologyId?: string
+
+  constructor (private readonly components: LightPushComponents, private readonly init: LightPushInit = {}) {
+    super()
+    this.selector = new Selector(init.selector)
+    this.slots = new PeerSlots(init.maxInFlightPerPeer ?? 32)
+    resolvePolicy(init.push)
+    this.upkeep = new ConnectionUpkeep({
+      servicePeerCount: () => this.servicePeerIds.size,
+      isConnected: (peer) => components.connectionManager.getConnections(peer).length > 0,
+      dial: async (peer, addrs, signal) => {
+        if (addrs.length > 0) await components.peerStore.merge(peer, { multiaddrs: addrs })
+        await components.connectionManager.openConnection(peer, { signal })
+      }
+    }, init)
+    this.onDiscovery = this.onDiscovery.bind(this)
+    this.onIdentify = this.onIdentify.bind(this)
+  }
+
+  async start (): Promise<void> {
+    if (this.topologyId != null) return
+    this.topologyId = await this.components.registrar.register(LIGHTPUSH_PROTOCOL, {
+      onConnect: (peer) => {
+        this.servicePeerIds.set(peer.toString(), peer)
+        this.peersChanged()
+      },
+      onDisconnect: (peer) => {
+        this.servicePeerIds.delete(peer.toString())
+        this.peersChanged()
+        this.upkeep.tick()
+      }
+    })
+    this.components.events.addEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+    this.upkeep.start()
+  }
+
+  async stop (): Promise<void> {
+    this.upkeep.stop()
+    this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    if (this.topologyId != null) this.components.registrar.unregister(this.topologyId)
+    this.topologyId = undefined
+    this.servicePeerIds.clear()
+  }
+
+  async push (message: MessageInput, options: PushOptions = {}): Promise<PushResult> {
+    const policy = resolvePolicy(this.init.push, options)
+    const prepared = prepareMessage(message, {
+      sharding: this.init.sharding ?? THE_WAKU_NETWORK,
+      ...(options.pubsubTopic != null ? { pubsubTopic: options.pubsubTopic } : {}),
+      ...(this.init.maxMessageSize != null ? { maxMessageSize: this.init.maxMessageSize } : {})
+    })
+    return await sendPush({
+      selector: this.selector,
+      slots: this.slots,
+      servicePeers: () => [...this.servicePeerIds.keys()],
+      peersChanged: async (signal) => { await this.nextPeersChange(signal) },
+      request: async (peer, request, signal) => {
+        const id = this.servicePeerIds.get(peer)
+        if (id == null) throw new LightPushError('STREAM_ERROR', `Peer ${peer} is no longer connected.`)
+        return await sendLightPushRequest({
+          newStream: async (protocols, opts) => await this.components.connectionManager.openStream(id, protocols, { signal: opts?.signal })
+        }, request, { signal, maxResponseSize: MAX_RESPONSE_SIZE })
+      },
+      emit: (type, detail) => { this.safeDispatchEvent(type, { detail }) }
+    }, prepared, policy, options.signal)
+  }
+
+  peers (): PeerScore[] {
+    return this.selector.view(this.servicePeerIds.keys())
+  }
+
+  async waitForServicePeers (options: WaitForServicePeersOptions = {}): Promise<void> {
+    const count = options.count ?? 1
+    const signal = options.signal ?? AbortSignal.timeout(30_000)
+    while (this.servicePeerIds.size < count) {
+      await this.nextPeersChange(signal)
+    }
+  }
+
+  private onDiscovery (evt: CustomEvent<{ id: PeerId, multiaddrs: import('@multiformats/multiaddr').Multiaddr[] }>): void {
+    this.upkeep.add(evt.detail.id, evt.detail.multiaddrs)
+  }
+
+  private onIdentify (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void {
+    if (!evt.detail.protocols.includes(LIGHTPUSH_PROTOCOL)) this.upkeep.markNotService(evt.detail.peerId)
+  }
+
+  private peersChanged (): void {
+    for (const wake of [...this.peerWaiters]) wake()
+  }
+
+  private async nextPeersChange (signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        this.peerWaiters.delete(done)
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      const onAbort = (): void => {
+        this.peerWaiters.delete(done)
+        reject(signal.reason)
+      }
+      this.peerWaiters.add(done)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+}
+
+/**
+ * The light push client as a libp2p service, for apps that already run libp2p:
+ * `createLibp2p({ services: { lightPush: lightPush() } })`. It needs identify to learn who serves light push.
+ */
+export function lightPush (init: LightPushInit = {}): (components: LightPushComponents) => LightPush {
+  return (components) => new LightPushService(components, init)
+}
