@@ -104,7 +104,7 @@ export class LightPushServer {
         frame = (await lp.read({ signal })).subarray()
       } catch (err) {
         // An oversized length prefix is refused before anything of that size is buffered; say so, then close.
-        if (err instanceof Error && err.name === 'InvalidDataLengthError') {
+        if (err instanceof Error && (err.name === 'InvalidDataLengthError' || err.name === 'InvalidDataLengthLengthError')) {
           await this.respond(lp, stream, { requestId: 'N/A', statusCode: LightPushStatus.PAYLOAD_TOO_LARGE, statusDesc: `request frame over ${MAX_REQUEST_SIZE} bytes` }, signal)
           return
         }

@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+import './polyfills.js'
+import { parseArgs } from 'node:util'
+import { createServiceNode } from './service-node.js'
+import { createDevnet, type Devnet, type DevnetServiceSpec } from './devnet.js'
+import { isFaultProfile, FAULT_PROFILES } from './faults.js'
+import { createLightPushClient } from '../client.js'
+import { isLightPushError } from '../errors.js'
+import type { PushResult } from '../push/types.js'
+
+const HELP: Record<string, string> = {
+  main: `Usage: waku-lightpush <command> [options]
+
+Commands:
+  serve    run one light push v3 service node
+  devnet   run a local network of relay and service nodes
+  push     push one message to a service node
+  demo     run a devnet and push a few messages through it (npm start)
+
+Run 'waku-lightpush <command> --help' for a command's options.`,
+  serve: `Usage: waku-lightpush serve [--listen <multiaddr>] [--relay-peer <multiaddr>...] [--fault <profile>]
+
+Runs one service node serving /vac/waku/lightpush/3.0.0 and Waku relay (cluster 1, 8 shards).
+Prints {"event":"listening","peerId":"...","multiaddrs":["..."]} first, then runs until SIGINT/SIGTERM.
+
+  --listen <multiaddr>      listen address (default /ip4/127.0.0.1/tcp/0/ws)
+  --relay-peer <multiaddr>  a relay node to connect to (repeatable)
+  --fault <profile>         misbehave on purpose: ${FAULT_PROFILES.join(', ')}`,
+  devnet: `Usage: waku-lightpush devnet [--relays N] [--services M] [--faults p1,p2,...]
+
+Runs relay nodes meshed together and service nodes relaying to all of them, on 127.0.0.1.
+Prints {"event":"listening","services":[{"peerId","multiaddrs","relayPeers","fault"}],"relays":[{"peerId","multiaddrs"}]}
+first, then runs until SIGINT/SIGTERM.
+
+  --relays N        relay nodes (default 4)
+  --services M      well-behaved service nodes (default 2)
+  --faults list     one more service node per profile, comma-separated: ${FAULT_PROFILES.join(', ')}`,
+  push: `Usage: waku-lightpush push --peer <multiaddr> --content-topic <topic> --payload <text> [--json]
+
+Pushes one message through the service node at <multiaddr> (with /p2p/<peer id>).
+Exit status 0 when delivered; otherwise non-zero, with the error's code.
+
+  --peer <multiaddr>        service node address
+  --content-topic <topic>   e.g. /my-app/1/chat/proto
+  --payload <text>          message text (UTF-8)
+  --min-relay-peers N       relay peers required for delivery (default 1)
+  --timeout <ms>            deadline of the push (default 15000)
+  --json                    print the result (or error) as one JSON line`,
+  demo: `Usage: waku-lightpush demo [--exit]
+
+Starts a devnet (4 relays; service nodes with 4, 2 and 0 relay peers), pushes a few messages through it
+with a client and prints each result with its relay peer counts, then keeps the network running.
+
+  --exit   stop after the pushes`
+}
+
+type Args = ReturnType<typeof parseArgs>['values']
+
+async function main (argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (command == null || command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP.main)
+    return command == null ? 2 : 0
+  }
+  const run = COMMANDS[command]
+  if (run == null) {
+    console.error(`Unknown command "${command}".\n\n${HELP.main}`)
+    return 2
+  }
+  let values: Args
+  try {
+    values = parseArgs({ args: rest, options: OPTIONS[command], strict: true, allowPositionals: false }).values
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${HELP[command]}`)
+    return 2
+  }
+  if (values.help === true) {
+    console.log(HELP[command])
+    return 0
+  }
+  return await run(values)
+}
+
+const help = { help: { type: 'boolean', short: 'h' } } as const
+const OPTIONS: Record<string, NonNullable<Parameters<typeof parseArgs>[0]>['options']> = {
+  serve: { ...help, listen: { type: 'string' }, 'relay-peer': { type: 'string', multiple: true }, fault: { type: 'string' } },
+  devnet: { ...help, relays: { type: 'string' }, services: { type: 'string' }, faults: { type: 'string' } },
+  push: { ...help, peer: { type: 'string' }, 'content-topic': { type: 'string' }, payload: { type: 'string' }, json: { type: 'boolean' }, 'min-relay-peers': { type: 'string' }, timeout: { type: 'string' } },
+  demo: { ...help, exit: { type: 'boolean' } }
+}
+
+const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
+  async serve (values) {
+    const fault = values.fault as string | undefined
+    if (fault != null && !isFaultProfile(fault)) return usage('serve', `Unknown fault profile "${fault}".`)
+    const node = await createServiceNode({
+      ...(values.listen != null ? { listen: [values.listen as string] } : {}),
+      relayPeers: (values['relay-peer'] as string[] | undefined) ?? [],
+      ...(fault != null && isFaultProfile(fault) ? { fault } : {})
+    })
+    line({ event: 'listening', peerId: node.peerId, multiaddrs: node.multiaddrs })
+    await untilSignal()
+    await node.stop()
+    return 0
+  },
+
+  async devnet (values) {
+    const relays = count(values.relays, 4)
+    const services = count(values.services, 2)
+    if (relays == null || services == null) return usage('devnet', '--relays and --services take whole numbers.')
+    const faults = values.faults == null ? [] : (values.faults as string).split(',').filter((f) => f !== '')
+    const bad = faults.find((f) => !isFaultProfile(f))
+    if (bad != null) return usage('devnet', `Unknown fault profile "${bad}".`)
+    const specs: DevnetServiceSpec[] = [
+      ...Array.from({ length: services }, () => ({})),
+      ...faults.map((fault) => ({ fault: fault as DevnetServiceSpec['fault'] }))
+    ]
+    const net = await createDevnet({ relays, services: specs })
+    line(listening(net))
+    await untilSignal()
+    await net.stop()
+    return 0
+  },
+
+  async push (values) {
+    const peer = values.peer as string | undefined
+    const contentTopic = values['content-topic'] as string | undefined
+    const payload = values.payload as string | undefined
+    if (peer == null || contentTopic == null || payload == null) return usage('push', '--peer, --content-topic and --payload are required.')
+    const minRelayPeers = count(values['min-relay-peers'], 1)
+    const timeoutMs = count(values.timeout, 15_000)
+    if (minRelayPeers == null || timeoutMs == null) return usage('push', '--min-relay-peers and --timeout take whole numbers.')
+    const json = values.json === true
+    // The peer is named explicitly, so a ws:// or loopback address is what the user asked for.
+    const client = await createLightPushClient({ bootstrap: [peer], allowInsecureLocal: true, targetServicePeers: 1 })
+    try {
+      const result = await client.push({ contentTopic, payload: new TextEncoder().encode(payload) }, { minRelayPeers, timeoutMs })
+      if (json) line({ event: 'delivered', ...result })
+      else console.log(`delivered ${result.messageHash} on ${result.pubsubTopic} to ${result.relayPeerCount} relay peers via ${result.peer} (${result.attempts.length} attempt(s))`)
+      return 0
+    } catch (err) {
+      const code = isLightPushError(err) ? err.code : 'UNKNOWN'
+      if (json) line({ event: 'failed', code, message: (err as Error).message, attempts: isLightPushError(err) ? err.attempts : [] })
+      else console.error(`${code}: ${(err as Error).message}`)
+      return 1
+    } finally {
+      await client.stop()
+    }
+  },
+
+  async demo (values) {
+    const net = await createDevnet({ relays: 4, services: [{ relayPeers: 4 }, { relayPeers: 2 }, { relayPeers: 0 }] })
+    line(listening(net))
+    const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+    try {
+      await client.waitForServicePeers({ count: net.services.length, signal: AbortSignal.timeout(10_000) })
+      for (const [i, text] of ['hello', 'from', 'light push v3', 'on a local network'].entries()) {
+        const result = await client.push({ contentTopic: '/waku-lightpush/1/demo/proto', payload: new TextEncoder().encode(text) })
+        console.log(describe(i + 1, text, result))
+      }
+      console.log('\nservice peers as this client ranks them:')
+      for (const p of client.peers()) {
+        console.log(`  ${p.peer}  score ${p.score.toFixed(2)}  relay peers ~${p.expectedRelayPeers.toFixed(1)}  ok ${p.successes}  failed ${p.failures}  ${p.latencyMs?.toFixed(1) ?? '-'} ms`)
+      }
+    } finally {
+      await client.stop()
+    }
+    if (values.exit !== true) {
+      console.log('\nThe network keeps running; Ctrl-C stops it.')
+      await untilSignal()
+    }
+    await net.stop()
+    return 0
+  }
+}
+
+function describe (n: number, text: string, r: PushResult): string {
+  const trail = r.attempts.map((a) => `${a.peer.slice(-6)}:${a.status ?? a.error}${a.relayPeerCount != null ? `/${a.relayPeerCount}` : ''}`).join(' -> ')
+  return `push ${n} "${text}": delivered to ${r.relayPeerCount} relay peers via ...${r.peer.slice(-6)} in ${r.attempts.length} attempt(s) [${trail}] hash ${r.messageHash.slice(0, 18)}...`
+}
+
+function listening (net: Devnet): object {
+  return {
+    event: 'listening',
+    services: net.services.map((s) => ({ peerId: s.peerId, multiaddrs: s.multiaddrs, relayPeers: s.relayPeers, ...(s.spec.fault != null ? { fault: s.spec.fault } : {}) })),
+    relays: net.relays.map((r) => ({ peerId: r.peerId, multiaddrs: r.multiaddrs }))
+  }
+}
+
+function line (value: object): void {
+  process.stdout.write(JSON.stringify(value) + '\n')
+}
+
+function usage (command: string, message: string): number {
+  console.error(`${message}\n\n${HELP[command]}`)
+  return 2
+}
+
+function count (value: unknown, fallback: number): number | undefined {
+  if (value == null) return fallback
+  return /^\d+$/.test(String(value)) ? Number(value) : undefined
+}
+
+async function untilSignal (): Promise<void> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => { resolve() })
+    process.once('SIGTERM', () => { resolve() })
+  })
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+}, (err: unknown) => {
+  console.error(err instanceof Error ? err.stack : String(err))
+  process.exitCode = 1
+})

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { createRelayNode, type WakuNode } from '../../src/node/service-node.js'
+
+const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url))
+
+function run (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args])
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    child.on('close', (code) => { resolve({ code, stdout, stderr }) })
+  })
+}
+
+/** Starts a long-running command and resolves with its first stdout line, parsed. */
+function start (args: string[]): Promise<{ child: ChildProcess, first: any }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    createInterface({ input: child.stdout! }).once('line', (l) => { resolve({ child, first: JSON.parse(l) }) })
+    child.once('exit', (code) => { reject(new Error(`exited early with ${code}`)) })
+  })
+}
+
+function stop (child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => { resolve(code) })
+    child.kill('SIGINT')
+  })
+}
+
+describe('waku-lightpush CLI', () => {
+  let relay: WakuNode
+  beforeAll(async () => {
+    expect(existsSync(CLI), 'run `npm run build` first: the CLI test runs dist/node/cli.js').toBe(true)
+    relay = await createRelayNode()
+  })
+  afterAll(async () => { await relay?.stop() })
+
+  it('has --help for every command', async () => {
+    for (const command of ['serve', 'devnet', 'push', 'demo']) {
+      const { code, stdout } = await run([command, '--help'])
+      expect(code).toBe(0)
+      expect(stdout).toContain(`waku-lightpush ${command}`)
+    }
+    const unknown = await run(['frobnicate'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('Unknown command')
+  })
+
+  it('serve prints its listening line, push delivers through it, SIGINT stops it cleanly', async () => {
+    const { child, first } = await start(['serve', '--relay-peer', relay.multiaddrs[0]])
+    try {
+      expect(first.event).toBe('listening')
+      expect(first.peerId).toMatch(/^12D3Koo/)
+      expect(first.multiaddrs[0]).toContain(`/p2p/${first.peerId}`)
+      // gossipsub needs a moment to exchange subscriptions after the connection.
+      let result = await run(['push', '--peer', first.multiaddrs[0], '--content-topic', '/cli/1/test/proto', '--payload', 'hello', '--json'])
+      for (let i = 0; i < 10 && result.code !== 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        result = await run(['push', '--peer', first.multiaddrs[0], '--content-topic', '/cli/1/test/proto', '--payload', 'hello', '--json'])
+      }
+      expect(result.code).toBe(0)
+      const out = JSON.parse(result.stdout.trim())
+      expect(out).toMatchObject({ event: 'delivered', relayPeerCount: 1, peer: first.peerId, pubsubTopic: expect.stringMatching(/^\/waku\/2\/rs\/1\/\d$/) })
+      expect(out.messageHash).toMatch(/^0x[0-9a-f]{64}$/)
+    } finally {
+      expect(await stop(child)).toBe(0)
+    }
+  })
+
+  it('push exits non-zero with the error code when nothing is delivered', async () => {
+    const { child, first } = await start(['serve'])
+    try {
+      const result = await run(['push', '--peer', first.multiaddrs[0], '--content-topic', '/cli/1/test/proto', '--payload', 'x', '--json', '--timeout', '5000'])
+      expect(result.code).toBe(1)
+      const out = JSON.parse(result.stdout.trim())
+      expect(out.event).toBe('failed')
+      expect(['EXHAUSTED', 'TIMEOUT']).toContain(out.code)
+      expect(out.attempts.length).toBeGreaterThan(0)
+      expect(out.attempts[0].status).toBe(503)
+    } finally {
+      await stop(child)
+    }
+    const bad = await run(['push', '--peer', first.multiaddrs[0], '--content-topic', 'nope', '--payload', 'x'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('INVALID_CONTENT_TOPIC')
+  })
+
+  it('devnet prints services with their relay peers and fault profiles', async () => {
+    const { child, first } = await start(['devnet', '--relays', '2', '--services', '1', '--faults', 'always-503'])
+    try {
+      expect(first.event).toBe('listening')
+      expect(first.relays).toHaveLength(2)
+      expect(first.services).toHaveLength(2)
+      expect(first.services[0]).toMatchObject({ relayPeers: 2 })
+      expect(first.services[1]).toMatchObject({ relayPeers: 2, fault: 'always-503' })
+    } finally {
+      expect(await stop(child)).toBe(0)
+    }
+  })
+})

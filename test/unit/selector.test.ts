@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest'
+import { Selector, type Outcome } from '../../src/peers/selector.js'
+
+const TOPIC = '/waku/2/rs/1/3'
+const OTHER = '/waku/2/rs/1/4'
+
+function setup (options: { baseCoolMs?: number, maxCoolMs?: number, optimisticRelayPeers?: number } = {}): {
+  selector: Selector
+  clock: { t: number }
+  record: (peer: string, verdict: Outcome['verdict'], extra?: Partial<Outcome>) => void
+} {
+  const clock = { t: 1_000_000 }
+  const selector = new Selector({ ...options, now: () => clock.t })
+  const record = (peer: string, verdict: Outcome['verdict'], extra: Partial<Outcome> = {}): void => {
+    selector.record(peer, { verdict, ms: 10, pubsubTopic: TOPIC, ...extra })
+  }
+  return { selector, clock, record }
+}
+
+const peers = (ranked: Array<{ peer: string }>): string[] => ranked.map((s) => s.peer)
+
+describe('Selector', () => {
+  it('ranks unknown peers with the optimistic prior', () => {
+    const { selector } = setup()
+    const ranked = selector.rank(TOPIC, ['a', 'b'])
+    expect(peers(ranked).sort()).toEqual(['a', 'b'])
+    for (const s of ranked) {
+      expect(s).toMatchObject({ expectedRelayPeers: 6, successRate: 0.5, score: 3, coolingForMs: 0, successes: 0, failures: 0 })
+      expect(s.latencyMs).toBeUndefined()
+    }
+    expect(setup({ optimisticRelayPeers: 2 }).selector.rank(TOPIC, ['x'])[0].expectedRelayPeers).toBe(2)
+  })
+
+  it('puts the delivered peer first after delivered(4), weak(0) and unavailable outcomes', () => {
+    const { selector, record } = setup()
+    record('bad', 'unavailable')
+    record('weak', 'weak', { relayPeerCount: 0 })
+    record('good', 'delivered', { relayPeerCount: 4 })
+    const ranked = selector.rank(TOPIC, ['bad', 'weak', 'good'])
+    expect(peers(ranked)).toEqual(['good', 'weak', 'bad'])
+    expect(ranked[0]).toMatchObject({ expectedRelayPeers: 4, successes: 1, failures: 0, lastVerdict: 'delivered', latencyMs: 10 })
+    expect(ranked[0].successRate).toBeCloseTo(2 / 3)
+    expect(ranked[0].score).toBeCloseTo(8 / 3)
+    expect(ranked[2]).toMatchObject({ expectedRelayPeers: 0, successes: 0, failures: 1, score: 0 })
+  })
+
+  it('still tries a new peer before peers that answered with no relay peers', () => {
+    const { selector, record } = setup()
+    record('bad', 'unavailable')
+    record('weak', 'weak', { relayPeerCount: 0 })
+    expect(peers(selector.rank(TOPIC, ['bad', 'weak', 'new']))[0]).toBe('new')
+  })
+
+  it('averages relay peer counts with an EWMA (alpha 0.3)', () => {
+    const { selector, record } = setup()
+    record('a', 'delivered', { relayPeerCount: 10 })
+    record('a', 'delivered', { relayPeerCount: 0 })
+    expect(selector.rank(TOPIC, ['a'])[0].expectedRelayPeers).toBeCloseTo(7)
+  })
+
+  it('breaks score ties by latency', () => {
+    const { selector, record } = setup()
+    record('slow', 'delivered', { relayPeerCount: 5, ms: 80 })
+    record('fast', 'delivered', { relayPeerCount: 5, ms: 5 })
+    expect(peers(selector.rank(TOPIC, ['slow', 'fast']))).toEqual(['fast', 'slow'])
+  })
+
+  it('hides a rate-limited peer while it cools down and reports when it warms up', () => {
+    const { selector, clock, record } = setup()
+    record('a', 'rate-limited')
+    const coolUntil = clock.t + 1000
+    expect(peers(selector.rank(TOPIC, ['a', 'b']))).toEqual(['b'])
+    expect(selector.nextWarm(TOPIC, ['a', 'b'])).toBe(coolUntil)
+    clock.t += 999
+    expect(peers(selector.rank(TOPIC, ['a', 'b']))).toEqual(['b'])
+    clock.t += 1
+    expect(peers(selector.rank(TOPIC, ['a', 'b'])).sort()).toEqual(['a', 'b'])
+    expect(selector.nextWarm(TOPIC, ['a', 'b'])).toBeUndefined()
+  })
+
+  it('nextWarm gives the earliest cool-down end among connected peers only', () => {
+    const { selector, clock, record } = setup()
+    record('a', 'rate-limited')
+    record('a', 'rate-limited') // 2000 ms
+    record('b', 'rate-limited') // 1000 ms
+    expect(selector.nextWarm(TOPIC, ['a', 'b'])).toBe(clock.t + 1000)
+    expect(selector.nextWarm(TOPIC, ['a'])).toBe(clock.t + 2000)
+    expect(selector.nextWarm(TOPIC, ['c'])).toBeUndefined()
+  })
+
+  it('doubles the cool-down on consecutive 429s up to maxCoolMs and resets it after a success', () => {
+    const { selector, clock, record } = setup({ baseCoolMs: 1000, maxCoolMs: 5000 })
+    const cooling = (): number => selector.nextWarm(TOPIC, ['a'])! - clock.t
+    const seen: number[] = []
+    for (let i = 0; i < 5; i++) {
+      record('a', 'rate-limited')
+      seen.push(cooling())
+    }
+    expect(seen).toEqual([1000, 2000, 4000, 5000, 5000])
+    clock.t += 5000
+    record('a', 'delivered', { relayPeerCount: 3 })
+    record('a', 'rate-limited')
+    expect(cooling()).toBe(1000)
+  })
+
+  it('does not reset the cool-down on a failure that is not a success', () => {
+    const { selector, clock, record } = setup({ baseCoolMs: 1000, maxCoolMs: 30_000 })
+    record('a', 'rate-limited')
+    clock.t += 1000
+    record('a', 'failed')
+    record('a', 'rate-limited')
+    expect(selector.nextWarm(TOPIC, ['a'])! - clock.t).toBe(2000)
+  })
+
+  it('refuses only the pubsub topic a peer answered 421 for', () => {
+    const { selector, record } = setup()
+    record('a', 'wrong-shard', { pubsubTopic: TOPIC })
+    expect(peers(selector.rank(TOPIC, ['a', 'b']))).toEqual(['b'])
+    expect(peers(selector.rank(OTHER, ['a', 'b'])).sort()).toEqual(['a', 'b'])
+    const a = selector.view(['a'])[0]
+    expect(a.refusedTopics).toEqual([TOPIC])
+    expect(a.failures).toBe(0)
+  })
+
+  it('nextWarm ignores a cooling peer that refused the topic', () => {
+    const { selector, clock, record } = setup()
+    record('a', 'wrong-shard', { pubsubTopic: TOPIC })
+    record('a', 'rate-limited')
+    expect(selector.nextWarm(TOPIC, ['a'])).toBeUndefined()
+    expect(selector.nextWarm(OTHER, ['a'])).toBe(clock.t + 1000)
+  })
+
+  it('does not blame the peer for a rejected message', () => {
+    const { selector, record } = setup()
+    record('a', 'rejected')
+    expect(selector.rank(TOPIC, ['a'])[0]).toMatchObject({ successes: 0, failures: 0, score: 3, lastVerdict: 'rejected' })
+  })
+
+  it('view() includes cooling peers, last, with their remaining cool-down', () => {
+    const { selector, clock, record } = setup()
+    record('a', 'delivered', { relayPeerCount: 8 })
+    record('a', 'rate-limited')
+    record('b', 'weak', { relayPeerCount: 2 })
+    clock.t += 400
+    const view = selector.view(['a', 'b'])
+    expect(peers(view)).toEqual(['b', 'a'])
+    expect(view[1]).toMatchObject({ peer: 'a', coolingForMs: 600, score: 0, lastVerdict: 'rate-limited' })
+    expect(view[0].coolingForMs).toBe(0)
+    expect(peers(selector.rank(TOPIC, ['a', 'b']))).toEqual(['b'])
+  })
+
+  it('forget() drops what was learned of a peer', () => {
+    const { selector, record } = setup()
+    record('a', 'rate-limited')
+    selector.forget('a')
+    expect(peers(selector.rank(TOPIC, ['a']))).toEqual(['a'])
+    expect(selector.rank(TOPIC, ['a'])[0].expectedRelayPeers).toBe(6)
+  })
+})
