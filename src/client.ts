@@ -5,6 +5,8 @@ import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { bootstrap as bootstrapDiscovery } from '@libp2p/bootstrap'
+import { webRTC, type WebRTCTransportInit } from '@libp2p/webrtc'
+import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
 import { lightPush, type LightPush, type LightPushInit } from './service.js'
 import type { ConnectionGater } from '@libp2p/interface'
 
@@ -16,8 +18,13 @@ export interface LightPushClientOptions extends LightPushInit {
    * gater in browsers denies both; never turn this on in production. Default false.
    */
   allowInsecureLocal?: boolean
-  /** Extra transports (for example WebRTC), in addition to WebSockets. */
+  /** Extra transports (for example `withWebRTC().transports`), in addition to WebSockets. */
   transports?: NonNullable<Libp2pOptions['transports']>
+  /**
+   * Addresses to listen on. A browser has none of its own; `/p2p-circuit` (a reservation on a circuit relay)
+   * and `/webrtc` (accept WebRTC through it) make it reachable by other browsers. Default none.
+   */
+  listen?: string[]
   /** Extra peer discovery modules. */
   peerDiscovery?: NonNullable<Libp2pOptions['peerDiscovery']>
 }
@@ -47,7 +54,11 @@ export async function createLightPushClient (options: LightPushClientOptions = {
   if (options.bootstrap != null && options.bootstrap.length > 0) {
     discovery.push(bootstrapDiscovery({ list: options.bootstrap, timeout: 0 }))
   }
+  if (options.listen != null && (!Array.isArray(options.listen) || options.listen.some((a) => typeof a !== 'string'))) {
+    throw new TypeError('createLightPushClient: `listen` must be an array of multiaddr strings')
+  }
   const libp2p = await createLibp2p({
+    ...(options.listen != null && options.listen.length > 0 ? { addresses: { listen: options.listen } } : {}),
     transports: [webSockets(), ...(options.transports ?? [])],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -69,5 +80,30 @@ export async function createLightPushClient (options: LightPushClientOptions = {
     addEventListener: service.addEventListener.bind(service),
     removeEventListener: service.removeEventListener.bind(service),
     stop: async () => { await libp2p.stop() }
+  }
+}
+
+export interface WebRTCOptions {
+  /** Options of `@libp2p/webrtc`'s `webRTC()` transport (ICE servers, data channel limits). */
+  webRTC?: WebRTCTransportInit
+  /** Options of `@libp2p/circuit-relay-v2`'s `circuitRelayTransport()` (reservation limits). */
+  circuitRelay?: CircuitRelayTransportInit
+  /** Take a reservation on a circuit relay and accept WebRTC through it, so other browsers can dial in. Default true. */
+  listen?: boolean
+}
+
+/**
+ * Opt-in WebRTC, browser to browser through a circuit relay, as libp2p does it: the relay carries only the
+ * SDP handshake, then the browsers talk directly. Spread the result into the client's options:
+ *
+ * ```ts
+ * const client = await createLightPushClient({ bootstrap, ...withWebRTC() })
+ * ```
+ * Apps that do not call it do not bundle `@libp2p/webrtc` or `@libp2p/circuit-relay-v2`.
+ */
+export function withWebRTC (options: WebRTCOptions = {}): Required<Pick<LightPushClientOptions, 'transports' | 'listen'>> {
+  return {
+    transports: [webRTC(options.webRTC), circuitRelayTransport(options.circuitRelay)],
+    listen: options.listen === false ? [] : ['/p2p-circuit', '/webrtc']
   }
 }

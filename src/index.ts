@@ -10,7 +10,7 @@
  * ```
  * This entry has no side effects and touches no globals.
  */
-export { createLightPushClient, type LightPushClient, type LightPushClientOptions, type LightPushLibp2p } from './client.js'
+export { createLightPushClient, withWebRTC, type LightPushClient, type LightPushClientOptions, type LightPushLibp2p, type WebRTCOptions } from './client.js'
 export { lightPush, type LightPush, type LightPushInit, type LightPushComponents, type WaitForServicePeersOptions } from './service.js'
 export { LightPushError, isLightPushError, type LightPushErrorCode, type LightPushErrorOptions } from './errors.js'
 export * from './message/index.js'

@@ -28,7 +28,8 @@ export async function createNodeLibp2p (options: NodeLibp2pOptions = {}): Promis
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(), mplex()],
-    connectionManager: { maxConnections: 1000 },
+    // libp2p refuses a 6th connection per second from one host by default; on a devnet every peer is 127.0.0.1.
+    connectionManager: { maxConnections: 1000, inboundConnectionThreshold: 200, maxIncomingPendingConnections: 100 },
     services: {
       identify: identify(),
       ping: ping(),

@@ -29,7 +29,7 @@ export interface LightPushServerInit {
   shards?: number[]
   /** Largest encoded WakuMessage accepted (413 above). Default 150 KiB. */
   maxMessageSize?: number
-  /** Per-peer token bucket (429 when empty). Default: 200 requests at once, 100/s. `false` turns it off. */
+  /** Per-peer token bucket (429 when empty). Default: 2000 at once, 1000/s (a light client above that is abusive). `false`: off. */
   rateLimit?: { capacity: number, refillPerSecond: number } | false
   /** Time for one whole exchange on a stream. Default 10 s. */
   timeoutMs?: number
@@ -68,7 +68,7 @@ export class LightPushServer {
     this.sharding = init.sharding ?? THE_WAKU_NETWORK
     this.shards = new Set(init.shards ?? Array.from({ length: this.sharding.numShardsInCluster }, (_, i) => i))
     this.maxMessageSize = init.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
-    const rate = init.rateLimit ?? { capacity: 200, refillPerSecond: 100 }
+    const rate = init.rateLimit ?? { capacity: 2000, refillPerSecond: 1000 }
     if (rate !== false) this.buckets = new TokenBuckets(rate)
     this.timeoutMs = init.timeoutMs ?? 10_000
     this.handle = this.handle.bind(this)

@@ -15,8 +15,20 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
   })
 }
 
+/**
+ * `ws` as the WHATWG WebSocket, with one difference made to behave like a browser's: an `error` nobody listens
+ * for is dropped. `ws` is an EventEmitter, and libp2p stops listening once a dial is aborted, so a late error
+ * (a server answering 503 while it shuts down, a close during the handshake) would crash the whole process.
+ */
+class NodeWebSocket extends WsWebSocket {
+  constructor (...args: ConstructorParameters<typeof WsWebSocket>) {
+    super(...args)
+    this.on('error', () => {})
+  }
+}
+
 if (typeof globalThis.WebSocket === 'undefined') {
-  ;(globalThis as { WebSocket?: unknown }).WebSocket = WsWebSocket
+  ;(globalThis as { WebSocket?: unknown }).WebSocket = NodeWebSocket
 }
 
 export {}

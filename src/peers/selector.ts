@@ -69,7 +69,9 @@ export class Selector {
         // The message was at fault, not the peer.
         break
       case 'failed':
+        // No answer says nothing of its relay peers, but a peer that fails relays nothing for us.
         s.failures++
+        s.relayPeerCount = ewma(s.relayPeerCount, 0, this.alpha)
         s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
         break
     }
@@ -101,7 +103,8 @@ export class Selector {
 
   /** Every known peer among `peers` with its figures, best first (cooling peers included, last). */
   view (peers: Iterable<string>): PeerScore[] {
-    return [...peers].map((peer) => this.score(this.get(peer))).sort(compare)
+    return [...peers].map((peer) => this.score(this.get(peer)))
+      .sort((a, b) => Number(a.coolingForMs > 0) - Number(b.coolingForMs > 0) || compare(a, b))
   }
 
   forget (peer: string): void {
