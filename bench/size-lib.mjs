@@ -27,6 +27,16 @@ export const ENTRIES = {
   ].join('\n')
 }
 
+/**
+ * min+gz budgets in bytes, checked by test/build/bundle.test.ts. Full client and codec: issue 4's targets; the
+ * client without WebRTC: a little above what it measured (120.5 KB, 2026-11), to catch growth.
+ */
+export const BUDGETS = {
+  'codec only': 8 * 1024,
+  'client without WebRTC': 128 * 1024,
+  'full client with WebRTC': 200 * 1024
+}
+
 const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)])
 
 /**

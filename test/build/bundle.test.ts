@@ -5,14 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ENTRIES, ROOT, kb, measure, type BundleReport } from '../../bench/size-lib.mjs'
-
-/** min+gz budgets, in bytes. Measured 2026-11: codec 5.0 KB, client without WebRTC 132.5 KB, full 144.6 KB. */
-export const BUDGETS = {
-  'codec only': 8 * 1024,
-  'client without WebRTC': 140 * 1024,
-  'full client with WebRTC': 200 * 1024
-} as const
+import { BUDGETS, ENTRIES, ROOT, kb, measure, type BundleReport } from '../../bench/size-lib.mjs'
 
 const LIBP2P = /[\\/]node_modules[\\/](libp2p|@libp2p|@chainsafe|@multiformats|it-[^\\/]+|uint8arraylist)[\\/]/
 const WEBRTC = /[\\/]node_modules[\\/]@libp2p[\\/](webrtc|circuit-relay-v2)[\\/]/
@@ -22,7 +15,7 @@ let tmp: string
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'waku-lightpush-bundle-'))
-  for (const name of Object.keys(BUDGETS)) reports.set(name, await measure(name, ENTRIES[name as keyof typeof ENTRIES]))
+  for (const name of Object.keys(BUDGETS) as Array<keyof typeof BUDGETS>) reports.set(name, await measure(name, ENTRIES[name]))
 }, 120_000)
 
 afterAll(async () => {
