@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 import './polyfills.js'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createServiceNode } from './service-node.js'
 import { createDevnet, type Devnet, type DevnetServiceSpec } from './devnet.js'
+import { PACKAGE_ROOT, startExamplesServer, type ExamplesServer } from './http-server.js'
 import { isFaultProfile, FAULT_PROFILES } from './faults.js'
 import { createLightPushClient } from '../client.js'
 import { isLightPushError } from '../errors.js'
@@ -46,12 +49,15 @@ Exit status 0 when delivered; otherwise non-zero, with the error's code.
   --min-relay-peers N       relay peers required for delivery (default 1)
   --timeout <ms>            deadline of the push (default 15000)
   --json                    print the result (or error) as one JSON line`,
-  demo: `Usage: waku-lightpush demo [--exit]
+  demo: `Usage: waku-lightpush demo [--exit] [--port N] [--host H]
 
 Starts a devnet (4 relays; service nodes with 4, 2 and 0 relay peers), pushes a few messages through it
-with a client and prints each result with its relay peer counts, then keeps the network running.
+with a client and prints each result with its relay peer counts, then keeps the network running and serves
+the example dapp (built by \`npm run build\`) with the devnet's addresses at /devnet.json, and prints its URL.
 
-  --exit   stop after the pushes`
+  --exit     stop after the pushes (no dapp)
+  --port N   port of the dapp's web server (default 8787; any free port if that one is taken; 0: any)
+  --host H   address it listens on (default 127.0.0.1)`
 }
 
 type Args = ReturnType<typeof parseArgs>['values']
@@ -86,7 +92,7 @@ const OPTIONS: Record<string, NonNullable<Parameters<typeof parseArgs>[0]>['opti
   serve: { ...help, listen: { type: 'string' }, 'relay-peer': { type: 'string', multiple: true }, fault: { type: 'string' } },
   devnet: { ...help, relays: { type: 'string' }, services: { type: 'string' }, faults: { type: 'string' } },
   push: { ...help, peer: { type: 'string' }, 'content-topic': { type: 'string' }, payload: { type: 'string' }, json: { type: 'boolean' }, 'min-relay-peers': { type: 'string' }, timeout: { type: 'string' } },
-  demo: { ...help, exit: { type: 'boolean' } }
+  demo: { ...help, exit: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } }
 }
 
 const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
@@ -149,6 +155,8 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
   },
 
   async demo (values) {
+    const port = count(values.port, DEMO_PORT)
+    if (port == null || port > 65535) return usage('demo', '--port takes a port number (0 for any).')
     const net = await createDevnet({ relays: 4, services: [{ relayPeers: 4 }, { relayPeers: 2 }, { relayPeers: 0 }] })
     line(listening(net))
     const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
@@ -166,11 +174,30 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
       await client.stop()
     }
     if (values.exit !== true) {
+      const server = await serveExamples(net, (values.host as string | undefined) ?? '127.0.0.1', port)
+      console.log(`\ndapp: ${server.url}  (script-tag example: ${server.url}examples/cdn/)`)
+      if (!existsSync(join(PACKAGE_ROOT, 'dist/examples/dapp/index.html'))) {
+        console.log('  (the dapp is not built: run `npm run build`, or `npm start`, which builds it)')
+      }
       console.log('\nThe network keeps running; Ctrl-C stops it.')
       await untilSignal()
+      await server.close()
     }
     await net.stop()
     return 0
+  }
+}
+
+const DEMO_PORT = 8787
+
+/** Serves the built dapp and /devnet.json; on the default port, falls back to any free port if it is taken. */
+async function serveExamples (net: Devnet, host: string, port: number): Promise<ExamplesServer> {
+  const { event: _, ...devnet } = listening(net) as { event: string }
+  try {
+    return await startExamplesServer({ devnet: () => devnet, host, port })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port !== DEMO_PORT) throw err
+    return await startExamplesServer({ devnet: () => devnet, host, port: 0 })
   }
 }
 
