@@ -100,14 +100,15 @@ async function handle (req: IncomingMessage, res: ServerResponse, devnet: () => 
     send(res, 405, 'text/plain; charset=utf-8', 'only GET and HEAD\n')
     return
   }
+  // The path as sent, not normalised: a dot segment (plain or percent-encoded) is refused, not resolved.
   let pathname: string
   try {
-    pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
+    pathname = decodeURIComponent((req.url ?? '/').split('?')[0])
   } catch {
     send(res, 400, 'text/plain; charset=utf-8', 'bad URL\n')
     return
   }
-  if (pathname.includes('\0') || pathname.split('/').includes('..')) {
+  if (!pathname.startsWith('/') || pathname.includes('\0') || pathname.split(/[\\/]/).some((seg) => seg === '..' || seg === '.')) {
     send(res, 400, 'text/plain; charset=utf-8', 'bad path\n')
     return
   }
