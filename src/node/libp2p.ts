@@ -6,6 +6,7 @@ import { yamux } from '@libp2p/yamux'
 import { mplex } from '@libp2p/mplex'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { wakuRelay, type GossipSub } from './relay.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -13,13 +14,18 @@ export interface NodeLibp2pOptions {
   /** Listen addresses. Default: WebSockets on 127.0.0.1, a free port. */
   listen?: string[]
   privateKey?: PrivateKey
+  /**
+   * Serve circuit relay v2 (hop), so browsers using `withWebRTC()` can take a reservation here and reach each
+   * other: the relay carries only the WebRTC handshake. Default true.
+   */
+  circuitRelay?: boolean
 }
 
-export type WakuNodeLibp2p = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, relay: GossipSub }>
+export type WakuNodeLibp2p = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, relay: GossipSub, circuitRelay?: CircuitRelayService }>
 
 /**
  * A Node.js libp2p node as Waku service and relay nodes run: WebSockets, Noise, yamux and mplex (js-waku
- * clients speak only mplex), identify, ping and Waku relay.
+ * clients speak only mplex), identify, ping, Waku relay and a circuit relay v2 server.
  */
 export async function createNodeLibp2p (options: NodeLibp2pOptions = {}): Promise<WakuNodeLibp2p> {
   return await createLibp2p({
@@ -33,7 +39,8 @@ export async function createNodeLibp2p (options: NodeLibp2pOptions = {}): Promis
     services: {
       identify: identify(),
       ping: ping(),
-      relay: wakuRelay()
+      relay: wakuRelay(),
+      ...(options.circuitRelay !== false ? { circuitRelay: circuitRelayServer() } : {})
     }
-  })
+  }) as WakuNodeLibp2p
 }

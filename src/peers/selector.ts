@@ -2,7 +2,7 @@ import { ewma, newPeerStats, type PeerScore, type PeerStats } from './stats.js'
 import type { Verdict } from '../protocol/status.js'
 
 export interface SelectorOptions {
-  /** Relay peer count assumed for a peer not heard from yet, so new peers get tried. Default 6 (gossipsub D). */
+  /** Relay peer count assumed for a peer not heard from yet, before any peer has delivered. Default 6 (gossipsub D). */
   optimisticRelayPeers?: number
   /** Weight of a new sample in the EWMAs. Default 0.3. */
   alpha?: number
@@ -75,17 +75,18 @@ export class Selector {
         s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
         break
     }
-    return this.score(s)
+    return this.score(s, this.currentPrior())
   }
 
   /** Peers among `connected` that may serve `pubsubTopic`, best first; cooling peers are left out. */
   rank (pubsubTopic: string, connected: Iterable<string>): PeerScore[] {
     const now = this.now()
+    const prior = this.currentPrior()
     const ranked: PeerScore[] = []
     for (const peer of connected) {
       const s = this.get(peer)
       if (s.refusedTopics.has(pubsubTopic) || s.coolUntil > now) continue
-      ranked.push(this.score(s))
+      ranked.push(this.score(s, prior))
     }
     return ranked.sort(compare)
   }
@@ -103,8 +104,15 @@ export class Selector {
 
   /** Every known peer among `peers` with its figures, best first (cooling peers included, last). */
   view (peers: Iterable<string>): PeerScore[] {
-    return [...peers].map((peer) => this.score(this.get(peer)))
+    const prior = this.currentPrior()
+    return [...peers].map((peer) => this.score(this.get(peer), prior))
       .sort((a, b) => Number(a.coolingForMs > 0) - Number(b.coolingForMs > 0) || compare(a, b))
+  }
+
+  /** Median answer time of the peers that have delivered; undefined before any has. */
+  typicalLatencyMs (): number | undefined {
+    const samples = [...this.stats.values()].filter((s) => s.successes > 0 && s.latencyMs !== undefined).map((s) => s.latencyMs as number).sort((a, b) => a - b)
+    return samples.length === 0 ? undefined : samples[Math.floor(samples.length / 2)]
   }
 
   forget (peer: string): void {
@@ -120,14 +128,29 @@ export class Selector {
     return s
   }
 
-  private score (s: PeerStats): PeerScore {
-    const expectedRelayPeers = s.relayPeerCount ?? this.prior
+  /**
+   * The relay peer count assumed for a peer not heard from: as good as the best peer that has delivered (or
+   * `optimisticRelayPeers` before any has). With the unproven success rate of 1/2, a new peer ranks above every
+   * peer doing worse than half the best, and below a best peer that keeps delivering.
+   */
+  private currentPrior (): number {
+    let best: number | undefined
+    for (const s of this.stats.values()) {
+      if (s.successes > 0 && s.relayPeerCount !== undefined) best = Math.max(best ?? 0, s.relayPeerCount)
+    }
+    // A best of 0 (only weak answers so far) says nothing good: keep the optimism then.
+    return best !== undefined && best > 0 ? best : this.prior
+  }
+
+  private score (s: PeerStats, prior: number): PeerScore {
+    const expectedRelayPeers = s.relayPeerCount ?? prior
     // Laplace-smoothed, so one early failure does not bury a peer for good.
     const successRate = (s.successes + 1) / (s.successes + s.failures + 2)
     const coolingForMs = Math.max(0, s.coolUntil - this.now())
     const score: PeerScore = {
       peer: s.peer,
-      score: coolingForMs > 0 ? 0 : expectedRelayPeers * successRate,
+      // Latency weighs softly: a peer answering in a second loses half its score, one in 10 ms almost nothing.
+      score: coolingForMs > 0 ? 0 : expectedRelayPeers * successRate / (1 + (s.latencyMs ?? 0) / 1000),
       expectedRelayPeers,
       successRate,
       coolingForMs,

@@ -11,6 +11,7 @@ export interface PushPolicy {
   backoffBaseMs: number
   backoffMaxMs: number
   jitter: boolean
+  hedgeAfterMs: number | 'auto' | false
 }
 
 export const DEFAULT_POLICY: Readonly<PushPolicy> = Object.freeze({
@@ -21,7 +22,8 @@ export const DEFAULT_POLICY: Readonly<PushPolicy> = Object.freeze({
   redundancy: 1,
   backoffBaseMs: 100,
   backoffMaxMs: 2000,
-  jitter: true
+  jitter: true,
+  hedgeAfterMs: 'auto'
 })
 
 /** Merges defaults (client-wide, then per push) into one policy; throws `INVALID_OPTIONS` on nonsense. */
@@ -37,6 +39,7 @@ export function resolvePolicy (...layers: Array<PushOptions | undefined>): PushP
     if (o.backoff?.baseMs !== undefined) policy.backoffBaseMs = o.backoff.baseMs
     if (o.backoff?.maxMs !== undefined) policy.backoffMaxMs = o.backoff.maxMs
     if (o.backoff?.jitter !== undefined) policy.jitter = o.backoff.jitter
+    if (o.hedgeAfterMs !== undefined) policy.hedgeAfterMs = o.hedgeAfterMs
   }
   const positive = ['maxAttempts', 'attemptTimeoutMs', 'timeoutMs', 'redundancy'] as const
   for (const key of positive) {
@@ -44,6 +47,10 @@ export function resolvePolicy (...layers: Array<PushOptions | undefined>): PushP
   }
   if (!(Number.isInteger(policy.minRelayPeers) && policy.minRelayPeers >= 0)) {
     throw invalid(`minRelayPeers must be an integer >= 0, got ${policy.minRelayPeers}`)
+  }
+  const h = policy.hedgeAfterMs
+  if (h !== 'auto' && h !== false && !(typeof h === 'number' && h >= 0)) {
+    throw invalid(`hedgeAfterMs must be a number >= 0, 'auto' or false, got ${String(h)}`)
   }
   if (!(policy.backoffBaseMs >= 0 && policy.backoffMaxMs >= policy.backoffBaseMs)) {
     throw invalid('backoff needs 0 <= baseMs <= maxMs')

@@ -24,103 +24,178 @@ export interface SenderComponents {
   emit<K extends keyof LightPushEvents>(type: K, detail: LightPushEvents[K]['detail']): void
 }
 
+/** Hedge delay before anything is known of the peers' answer times. */
+const HEDGE_UNKNOWN_MS = 1000
+const HEDGE_MIN_MS = 50
+
+/** An attempt in flight; `settled` resolves to the entry itself, so a race tells which one ended. */
+interface Running { peer: string, cancel: AbortController, attempt?: Promise<Attempt | undefined>, settled: Promise<Running> }
+
 /**
  * Pushes a prepared message following DESIGN.md's decision table: the same bytes to the best-ranked peers,
- * one round of `redundancy` attempts at a time, until a service node reports at least `minRelayPeers` relay
- * peers, the message is rejected, attempts run out or the deadline passes. Every wait is abortable; nothing
- * runs after the returned promise settles.
+ * `redundancy` attempts at once (plus a hedge when an attempt is slow to answer), until a service node reports
+ * at least `minRelayPeers` relay peers, the message is rejected, attempts run out or the deadline passes.
+ * Every wait is abortable; nothing runs after the returned promise settles.
  */
 export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal): Promise<PushResult> {
   const { pubsubTopic, hash: messageHash } = prepared
   const deadline = AbortSignal.timeout(policy.timeoutMs)
   const signal = callerSignal == null ? deadline : AbortSignal.any([callerSignal, deadline])
   const attempts: Attempt[] = []
+  const running = new Set<Running>()
   const tried = new Set<string>()
+  let started = 0
   let retries = 0
   let reason = ''
 
+  const start = (peer: string): void => {
+    started++
+    tried.add(peer)
+    const cancel = new AbortController()
+    const entry: Running = { peer, cancel, settled: undefined as unknown as Promise<Running> }
+    entry.attempt = runAttempt(c, prepared, policy, peer, attempts, AbortSignal.any([signal, cancel.signal]), () => hedgeDelay(c, policy))
+    entry.settled = entry.attempt.then(() => entry)
+    running.add(entry)
+  }
+  const retry = (peer: string, why: string, delayMs: number): void => {
+    c.emit('push:retry', { messageHash, pubsubTopic, attempts: started, delayMs, peers: [peer], reason: why })
+  }
+
   try {
-    while (attempts.length < policy.maxAttempts) {
+    for (;;) {
       signal.throwIfAborted()
-      const peers = c.servicePeers()
-      const ranked = c.selector.rank(pubsubTopic, peers)
-      if (ranked.length === 0) {
+      // Fill up to `redundancy` attempts in flight.
+      while (running.size < policy.redundancy && started < policy.maxAttempts) {
+        const next = pick(c, pubsubTopic, tried, running)
+        if (next == null) break
+        if (tried.has(next.peer)) {
+          // Going back to a peer already tried in this push: back off first, unless others are still at work.
+          if (running.size > 0) break
+          const delayMs = backoffDelay(retries++, policy.backoffBaseMs, policy.backoffMaxMs, policy.jitter)
+          retry(next.peer, reason, delayMs)
+          await delay(delayMs, signal)
+          // The ranking may have changed while waiting.
+          const again = pick(c, pubsubTopic, tried, running)
+          if (again != null) start(again.peer)
+          continue
+        }
+        if (started > 0) retry(next.peer, reason, 0)
+        start(next.peer)
+      }
+      if (running.size === 0) {
+        if (started >= policy.maxAttempts) {
+          throw new LightPushError('EXHAUSTED', `No service node confirmed the message after ${attempts.length} attempts.`, { metaMessages: summary(attempts, policy), attempts })
+        }
         // Every peer is cooling down after a 429: wait for the first to warm. No usable peer at all: wait for one.
+        const peers = c.servicePeers()
         const warm = c.selector.nextWarm(pubsubTopic, peers)
         if (warm !== undefined) await delay(Math.max(0, warm - c.selector.now()), signal)
         else await c.peersChanged(signal)
         continue
       }
-      const order = [...ranked.filter((p) => !tried.has(p.peer)), ...ranked.filter((p) => tried.has(p.peer))]
-      const chosen = order.slice(0, Math.min(policy.redundancy, policy.maxAttempts - attempts.length))
-      if (attempts.length > 0) {
-        // A fresh peer is tried at once; going back to a peer already tried in this push backs off first.
-        const delayMs = chosen.some((p) => tried.has(p.peer)) ? backoffDelay(retries++, policy.backoffBaseMs, policy.backoffMaxMs, policy.jitter) : 0
-        c.emit('push:retry', { messageHash, pubsubTopic, attempts: attempts.length, delayMs, peers: chosen.map((p) => p.peer), reason })
-        if (delayMs > 0) await delay(delayMs, signal)
-      }
-      for (const p of chosen) tried.add(p.peer)
-      const round = await runRound(c, prepared, policy, chosen, attempts, signal)
-      if (round.delivered != null) {
-        const result: PushResult = {
-          messageHash,
-          pubsubTopic,
-          relayPeerCount: round.delivered.relayPeerCount ?? 0,
-          peer: round.delivered.peer,
-          attempts
+      // Wait for an attempt to end, or for the hedge delay: then add an attempt on a fresh peer.
+      const canHedge = policy.hedgeAfterMs !== false && started < policy.maxAttempts
+      const hedge = canHedge ? timer(hedgeDelay(c, policy)) : undefined
+      const settled = await Promise.race([...[...running].map((r) => r.settled), ...(hedge != null ? [hedge.promise] : []), aborted(signal)])
+      hedge?.clear()
+      if (settled === HEDGE) {
+        const next = pick(c, pubsubTopic, tried, running)
+        if (next != null && !tried.has(next.peer)) {
+          retry(next.peer, `hedge: no answer after ${hedge?.ms ?? 0} ms`, 0)
+          start(next.peer)
+        } else {
+          await Promise.race([...[...running].map((r) => r.settled), aborted(signal)])
         }
+        continue
+      }
+      running.delete(settled)
+      const attempt = await settled.attempt
+      if (attempt == null) continue
+      if (attempt.verdict === 'delivered') {
+        cancelAll(running)
+        const result: PushResult = { messageHash, pubsubTopic, relayPeerCount: attempt.relayPeerCount ?? 0, peer: attempt.peer, attempts }
         c.emit('push:delivered', result)
         return result
       }
-      if (round.rejected != null) {
-        const a = round.rejected
-        throw new LightPushError('REJECTED', `The service node refused the message: ${a.status}${a.statusDesc != null ? ` ${a.statusDesc}` : ''}.`, {
+      if (attempt.verdict === 'rejected') {
+        cancelAll(running)
+        throw new LightPushError('REJECTED', `The service node refused the message: ${attempt.status}${attempt.statusDesc != null ? ` ${attempt.statusDesc}` : ''}.`, {
           metaMessages: ['Retrying cannot help: fix the message (size, content topic, RLN proof).'],
           attempts
         })
       }
-      reason = describe(attempts[attempts.length - 1])
+      reason = describe(attempt)
     }
-    throw new LightPushError('EXHAUSTED', `No service node confirmed the message after ${attempts.length} attempts.`, { metaMessages: summary(attempts, policy), attempts })
   } catch (err) {
+    cancelAll(running)
     const error = finalError(err, attempts, policy, callerSignal)
     c.emit('push:failed', error)
     throw error
+  } finally {
+    // Nothing outlives the push: wait for cancelled attempts to record their end.
+    await Promise.allSettled([...running].map((r) => r.attempt))
   }
 }
 
-interface Round { delivered?: Attempt, rejected?: Attempt }
-
-/** Runs one attempt per chosen peer at once; the first delivery or rejection aborts the rest. */
-async function runRound (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, chosen: PeerScore[], attempts: Attempt[], signal: AbortSignal): Promise<Round> {
-  const controller = new AbortController()
-  const roundSignal = AbortSignal.any([signal, controller.signal])
-  const round: Round = {}
-  await Promise.all(chosen.map(async ({ peer }) => {
-    const attempt = await runAttempt(c, prepared, policy, peer, attempts, roundSignal)
-    if (attempt == null) return
-    if (attempt.verdict === 'delivered' && round.delivered == null) round.delivered = attempt
-    if (attempt.verdict === 'rejected' && round.rejected == null) round.rejected = attempt
-    if (round.delivered != null || round.rejected != null) controller.abort(new Error('round settled'))
-  }))
-  signal.throwIfAborted()
-  return round
+/** The best candidate not already in flight: peers not tried in this push first, the least loaded among equals. */
+function pick (c: SenderComponents, pubsubTopic: string, tried: Set<string>, running: Set<Running>): PeerScore | undefined {
+  const busy = new Set([...running].map((r) => r.peer))
+  // Requests already queued on a peer lower its appeal, so a burst spreads over peers instead of waiting on one
+  // (and learns about peers not heard from yet); with equal scores, the least loaded first.
+  const limit = c.slots.limit
+  const appeal = (p: PeerScore): number => p.score / (1 + c.slots.load(p.peer) / limit)
+  const ranked = c.selector.rank(pubsubTopic, c.servicePeers())
+    .filter((p) => !busy.has(p.peer))
+    .sort((a, b) => appeal(b) - appeal(a) || c.slots.load(a.peer) - c.slots.load(b.peer))
+  return ranked.find((p) => !tried.has(p.peer)) ?? ranked[0]
 }
 
-/** One attempt on one peer; undefined when the round ended before a slot for it freed up. */
-async function runAttempt (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, peer: string, attempts: Attempt[], roundSignal: AbortSignal): Promise<Attempt | undefined> {
-  let release: (() => void) | undefined
+function hedgeDelay (c: SenderComponents, policy: PushPolicy): number {
+  if (typeof policy.hedgeAfterMs === 'number') return policy.hedgeAfterMs
+  const typical = c.selector.typicalLatencyMs()
+  const auto = typical === undefined ? HEDGE_UNKNOWN_MS : Math.max(HEDGE_MIN_MS, 4 * typical)
+  return Math.min(auto, policy.attemptTimeoutMs)
+}
+
+function cancelAll (running: Set<Running>): void {
+  for (const r of running) r.cancel.abort(new Error('push settled'))
+}
+
+const HEDGE = Symbol('hedge')
+
+function timer (ms: number): { promise: Promise<typeof HEDGE>, clear: () => void, ms: number } {
+  let t: ReturnType<typeof setTimeout> | undefined
+  const promise = new Promise<typeof HEDGE>((resolve) => { t = setTimeout(() => { resolve(HEDGE) }, ms) })
+  return { promise, clear: () => { clearTimeout(t) }, ms: Math.round(ms) }
+}
+
+/** Rejects when `signal` aborts; its listener is removed with the signal, so it leaks nothing. */
+function aborted (signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason)
+    signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
+  })
+}
+
+/**
+ * One attempt on one peer; undefined when cancelled before a slot for it freed up. An attempt cut short by
+ * the push (a delivery elsewhere, the caller) is recorded as ABORTED; if it had already run past the hedge
+ * delay, the selector still learns that this peer was slow.
+ */
+async function runAttempt (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, peer: string, attempts: Attempt[], signal: AbortSignal, slowAfterMs: () => number): Promise<Attempt | undefined> {
+  let release: () => void
   try {
-    release = await c.slots.acquire(peer, roundSignal)
+    release = await c.slots.acquire(peer, signal)
   } catch {
     return undefined
   }
   const requestId = newRequestId()
-  const attempt: Attempt = { peer, protocol: LIGHTPUSH_PROTOCOL, verdict: 'failed', ms: 0, requestId }
+  const attempt: Attempt = { peer, protocol: LIGHTPUSH_PROTOCOL, verdict: 'failed', startedAt: Date.now(), ms: 0, requestId }
   attempts.push(attempt)
   const started = performance.now()
+  const slowAfter = slowAfterMs()
   try {
-    const attemptSignal = AbortSignal.any([roundSignal, AbortSignal.timeout(policy.attemptTimeoutMs)])
+    const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(policy.attemptTimeoutMs)])
     const response = await c.request(peer, encodeRequest({ requestId, pubsubTopic: prepared.pubsubTopic, message: prepared.bytes }), attemptSignal)
     attempt.status = response.statusCode
     if (response.statusDesc != null) attempt.statusDesc = response.statusDesc
@@ -133,13 +208,13 @@ async function runAttempt (c: SenderComponents, prepared: PreparedMessage, polic
     }
   } catch (err) {
     attempt.error = isLightPushError(err) ? err.code : 'STREAM_ERROR'
-    // Cut short by our own round or the caller, not by the peer: no verdict on the peer.
-    if (roundSignal.aborted) attempt.error = 'ABORTED'
+    if (signal.aborted) attempt.error = 'ABORTED'
   } finally {
     attempt.ms = Math.round((performance.now() - started) * 100) / 100
     release()
   }
-  if (attempt.error !== 'ABORTED') {
+  // Cut short by the push, not by the peer: no verdict, unless it was already slower than the hedge delay.
+  if (attempt.error !== 'ABORTED' || attempt.ms >= slowAfter) {
     const score = c.selector.record(peer, { verdict: attempt.verdict, relayPeerCount: attempt.relayPeerCount, ms: attempt.ms, pubsubTopic: prepared.pubsubTopic })
     c.emit('peer:score', score)
   }

@@ -15,7 +15,9 @@ export interface Attempt {
   verdict: Verdict
   /** Set when no valid response arrived: why (TIMEOUT, STREAM_ERROR, MALFORMED_RESPONSE, ABORTED, ...). */
   error?: LightPushErrorCode
-  /** Milliseconds from sending to the outcome (queueing for a stream slot excluded). */
+  /** Epoch milliseconds when the request was sent (after any wait for a stream slot). */
+  startedAt: number
+  /** Milliseconds from sending to the outcome. */
   ms: number
   /** The fresh request_id of this attempt. */
   requestId: string
@@ -57,5 +59,11 @@ export interface PushOptions {
   timeoutMs?: number
   /** Push to this many peers at once; delivered when one reports enough relay peers. Default 1. */
   redundancy?: number
+  /**
+   * When an attempt has not answered after this long, start another on the next peer without cancelling it
+   * (a hedge); the first delivery wins and the rest are cancelled. `'auto'`: 4x the typical answer time
+   * observed (at least 50 ms; 1000 ms before anything is known). `false`: never. Default `'auto'`.
+   */
+  hedgeAfterMs?: number | 'auto' | false
   backoff?: Backoff
 }

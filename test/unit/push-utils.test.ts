@@ -170,7 +170,7 @@ describe('backoffDelay', () => {
 describe('resolvePolicy', () => {
   it('applies the defaults', () => {
     const expected = {
-      minRelayPeers: 1, maxAttempts: 4, attemptTimeoutMs: 5000, timeoutMs: 30_000, redundancy: 1, backoffBaseMs: 100, backoffMaxMs: 2000, jitter: true
+      minRelayPeers: 1, maxAttempts: 4, attemptTimeoutMs: 5000, timeoutMs: 30_000, redundancy: 1, backoffBaseMs: 100, backoffMaxMs: 2000, jitter: true, hedgeAfterMs: 'auto'
     }
     expect(resolvePolicy()).toEqual(expected)
     expect(resolvePolicy(undefined, {})).toEqual(expected)
@@ -195,7 +195,9 @@ describe('resolvePolicy', () => {
     ['attemptTimeoutMs 0', { attemptTimeoutMs: 0 }],
     ['backoff maxMs < baseMs', { backoff: { baseMs: 500, maxMs: 100 } }],
     ['backoff baseMs over the default maxMs', { backoff: { baseMs: 3000 } }],
-    ['backoff baseMs negative', { backoff: { baseMs: -1 } }]
+    ['backoff baseMs negative', { backoff: { baseMs: -1 } }],
+    ['hedgeAfterMs negative', { hedgeAfterMs: -1 }],
+    ['hedgeAfterMs not a number', { hedgeAfterMs: 'soon' as unknown as number }]
   ])('throws INVALID_OPTIONS for %s', (_, options) => {
     let caught: unknown
     try {

@@ -40,7 +40,8 @@ describe('Selector', () => {
     expect(peers(ranked)).toEqual(['good', 'weak', 'bad'])
     expect(ranked[0]).toMatchObject({ expectedRelayPeers: 4, successes: 1, failures: 0, lastVerdict: 'delivered', latencyMs: 10 })
     expect(ranked[0].successRate).toBeCloseTo(2 / 3)
-    expect(ranked[0].score).toBeCloseTo(8 / 3)
+    // Latency weighs softly: score = relay peers x success rate / (1 + latency in seconds).
+    expect(ranked[0].score).toBeCloseTo(8 / 3 / (1 + ranked[0].latencyMs! / 1000))
     expect(ranked[2]).toMatchObject({ expectedRelayPeers: 0, successes: 0, failures: 1, score: 0 })
   })
 

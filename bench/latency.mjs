@@ -1,0 +1,52 @@
+// Warm light push latency on loopback next to a bare libp2p length-prefixed echo, measured in one run,
+// interleaved so both see the same machine noise. Usage: npm run build && node bench/latency.mjs [iterations]
+import { lpStream } from '@libp2p/utils'
+import { createDevnet } from '../dist/node/index.js'
+import { createLightPushClient, prepareMessage, encodeRequest } from '../dist/index.node.js'
+import { stats, table, ms } from './lib.mjs'
+
+const N = Number(process.argv[2] ?? 500)
+const WARMUP = 100
+const ECHO = '/bench/echo/1.0.0'
+
+const net = await createDevnet({ relays: 2, services: [{ relayPeers: 2 }] })
+// The echo is served by the same service node, over the same connection: only the protocol work differs.
+const echo = net.services[0].node.libp2p
+await echo.handle(ECHO, async (stream) => {
+  const lp = lpStream(stream)
+  await lp.write(await lp.read())
+  await stream.close()
+})
+const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
+
+const payload = new TextEncoder().encode('x'.repeat(100))
+const contentTopic = '/bench/1/latency/proto'
+// The echo carries a frame of the same size as a light push request.
+const frame = encodeRequest({ requestId: '0'.repeat(32), message: prepareMessage({ contentTopic, payload }).bytes })
+
+async function echoOnce () {
+  const stream = await client.libp2p.dialProtocol(echo.peerId, ECHO)
+  const lp = lpStream(stream)
+  await lp.write(frame)
+  await lp.read()
+  await stream.close()
+}
+
+const push = [], bare = []
+const time = async (fn) => { const t = performance.now(); await fn(); return performance.now() - t }
+const pushOnce = () => client.push({ contentTopic, payload })
+for (let i = 0; i < WARMUP + N; i++) {
+  // Alternate which goes first: the relay work a push leaves behind must not land on the echo every time.
+  let p, e
+  if (i % 2 === 0) { p = await time(pushOnce); e = await time(echoOnce) } else { e = await time(echoOnce); p = await time(pushOnce) }
+  if (i >= WARMUP) { push.push(p); bare.push(e) }
+}
+const a = stats(push), b = stats(bare)
+console.log(`warm latency on loopback, ${N} sequential requests each, interleaved (${new Date().toISOString()})\n`)
+console.log(table(['', 'p50 ms', 'p99 ms', 'mean ms'], [
+  ['light push v3 (client.push)', ms(a.p50), ms(a.p99), ms(a.mean)],
+  ['bare libp2p lp echo', ms(b.p50), ms(b.p99), ms(b.mean)],
+  ['ratio', (a.p50 / b.p50).toFixed(2) + 'x', (a.p99 / b.p99).toFixed(2) + 'x', (a.mean / b.mean).toFixed(2) + 'x']
+]))
+await client.stop(); await net.stop()
