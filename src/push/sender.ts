@@ -40,6 +40,7 @@ interface Running { peer: string, cancel: AbortController, attempt?: Promise<Att
 export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal): Promise<PushResult> {
   const { pubsubTopic, hash: messageHash } = prepared
   const deadline = AbortSignal.timeout(policy.timeoutMs)
+  const deadlineAt = c.selector.now() + policy.timeoutMs
   const signal = callerSignal == null ? deadline : AbortSignal.any([callerSignal, deadline])
   const attempts: Attempt[] = []
   const running = new Set<Running>()
@@ -89,6 +90,12 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
         // Every peer is cooling down after a 429: wait for the first to warm. No usable peer at all: wait for one.
         const peers = c.servicePeers()
         const warm = c.selector.nextWarm(pubsubTopic, peers)
+        if (warm !== undefined && warm > deadlineAt) {
+          throw new LightPushError('EXHAUSTED', 'Every service peer is rate-limiting this client until after the push deadline.', {
+            metaMessages: [`The first peer warms up in ${Math.round(warm - c.selector.now())} ms; the deadline is in ${Math.round(deadlineAt - c.selector.now())} ms.`, ...summary(attempts, policy)],
+            attempts
+          })
+        }
         if (warm !== undefined) await delay(Math.max(0, warm - c.selector.now()), signal)
         else await c.peersChanged(signal)
         continue
