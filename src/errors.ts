@@ -28,6 +28,8 @@ export type LightPushErrorCode =
   | 'STREAM_ERROR'
   /** An option is out of range (for example maxAttempts 0). */
   | 'INVALID_OPTIONS'
+  /** An ENR (EIP-778 / 31/WAKU2-ENR) or an ENR tree record (EIP-1459) is malformed or badly signed. */
+  | 'INVALID_ENR'
 
 export interface LightPushErrorOptions {
   cause?: unknown
