@@ -1,4 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { encodeEnr, type Waku2Capabilities } from '../discovery/enr.js'
 import { createNodeLibp2p, type NodeLibp2pOptions, type WakuNodeLibp2p } from './libp2p.js'
 import { LightPushServer, type LightPushServerInit } from './lightpush-server.js'
 import { THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
@@ -9,6 +11,8 @@ export interface WakuNode {
   readonly multiaddrs: string[]
   /** The pubsub topics this node relays. */
   readonly pubsubTopics: string[]
+  /** This node's signed ENR (31/WAKU2-ENR): its WebSocket addresses, capabilities and relay shards. */
+  readonly enr: string
   /** Relay peers subscribed to `topic` (default: the first served topic): what a push on it reaches. */
   relayPeerCount(topic?: string): number
   /** Connects to another node and relays with it. */
@@ -31,17 +35,24 @@ export interface RelayNodeOptions extends NodeLibp2pOptions {
 export interface ServiceNodeOptions extends RelayNodeOptions, Omit<LightPushServerInit, 'sharding' | 'shards'> {}
 
 /** A Waku relay node: subscribes to its shards' pubsub topics and relays what it receives. */
-export async function createRelayNode (options: RelayNodeOptions = {}): Promise<WakuNode> {
+export async function createRelayNode (options: RelayNodeOptions = {}, capabilities: Partial<Waku2Capabilities> = { relay: true }): Promise<WakuNode> {
   const sharding = options.sharding ?? THE_WAKU_NETWORK
   const shards = options.shards ?? Array.from({ length: sharding.numShardsInCluster }, (_, i) => i)
   const pubsubTopics = shards.map((shard) => `/waku/2/rs/${sharding.clusterId}/${shard}`)
-  const libp2p = await createNodeLibp2p(options)
+  // secp256k1 identities, as nwaku's: an ENR can only name a node by such a key.
+  const privateKey = options.privateKey ?? await generateKeyPair('secp256k1')
+  const libp2p = await createNodeLibp2p({ ...options, privateKey })
+  const listen = libp2p.getMultiaddrs().map((ma) => ma.decapsulateCode(421))
+  const enr = privateKey.type === 'secp256k1'
+    ? encodeEnr({ privateKey: privateKey.raw, multiaddrs: listen, waku2: capabilities, shards: { clusterId: sharding.clusterId, shards } })
+    : ''
   for (const topic of pubsubTopics) libp2p.services.relay.subscribe(topic)
   const node: WakuNode = {
     libp2p,
     peerId: libp2p.peerId.toString(),
     multiaddrs: libp2p.getMultiaddrs().map((ma) => ma.toString()),
     pubsubTopics,
+    enr,
     relayPeerCount: (topic = pubsubTopics[0]) => libp2p.services.relay.getSubscribers(topic).length,
     connect: async (address) => { await libp2p.dial(multiaddr(address)) },
     stop: async () => { await libp2p.stop() }
@@ -57,7 +68,7 @@ export async function createRelayNode (options: RelayNodeOptions = {}): Promise<
 
 /** A Waku service node: a relay node that also serves light push v3. */
 export async function createServiceNode (options: ServiceNodeOptions = {}): Promise<ServiceNode> {
-  const node = await createRelayNode(options)
+  const node = await createRelayNode(options, { relay: true, lightPush: true })
   const server = new LightPushServer({ registrar: node.libp2p, relay: node.libp2p.services.relay }, {
     ...options,
     sharding: options.sharding ?? THE_WAKU_NETWORK,
