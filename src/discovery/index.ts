@@ -1,0 +1,3 @@
+export * from './presets.js'
+export * from './storage.js'
+export * from './cache.js'
