@@ -30,6 +30,8 @@ export type LightPushErrorCode =
   | 'INVALID_OPTIONS'
   /** An ENR (EIP-778 / 31/WAKU2-ENR) or an ENR tree record (EIP-1459) is malformed or badly signed. */
   | 'INVALID_ENR'
+  /** Peer discovery found nothing usable: no DNS-over-HTTPS resolver answered, a record was missing, or time ran out. */
+  | 'DISCOVERY_FAILED'
 
 export interface LightPushErrorOptions {
   cause?: unknown
