@@ -13,7 +13,9 @@ const bin = (name) => join(root, 'node_modules/.bin', name)
 
 /** One generated module per group, so that importing the light push codec does not pull in the others. */
 export const MODULES = {
-  lightpush: ['lightpush.proto', 'message.proto']
+  lightpush: ['lightpush.proto', 'message.proto'],
+  metadata: ['metadata.proto'],
+  peer_exchange: ['peer_exchange.proto']
 }
 
 const PBJS_FLAGS = ['-t', 'static-module', '-w', 'es6', '--no-create', '--no-verify', '--no-convert',
@@ -30,9 +32,12 @@ try {
     const sources = files.map((f) => join(root, 'proto', f))
     // pbts reads the JSDoc of a commented build; the shipped module has no comments.
     const commented = join(tmp, `${name}.js`)
-    execFileSync(bin('pbjs'), [...PBJS_FLAGS, '-o', commented, ...sources])
+    // A root of its own per module: they all declare `package waku`, and a shared root would let the last
+    // module loaded replace the others' namespace.
+    const rootName = ['-r', `waku-lightpush-${name}`]
+    execFileSync(bin('pbjs'), [...PBJS_FLAGS, ...rootName, '-o', commented, ...sources])
     execFileSync(bin('pbts'), ['-o', join(tmp, `${name}.d.ts`), commented])
-    execFileSync(bin('pbjs'), [...PBJS_FLAGS, '--no-comments', '-o', join(out, `${name}.js`), ...sources])
+    execFileSync(bin('pbjs'), [...PBJS_FLAGS, ...rootName, '--no-comments', '-o', join(out, `${name}.js`), ...sources])
     const dts = readFileSync(join(tmp, `${name}.d.ts`), 'utf8')
       .replace(/^import Long = require\("long"\);\n/m, '')
       .replace(/\bLong\b/g, LONG_TYPE)

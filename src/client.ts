@@ -8,6 +8,8 @@ import { bootstrap as bootstrapDiscovery } from '@libp2p/bootstrap'
 import { webRTC, type WebRTCTransportInit } from '@libp2p/webrtc'
 import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
 import { lightPush, type LightPush, type LightPushInit } from './service.js'
+import { wakuMetadata } from './protocol/metadata.js'
+import { allShards, THE_WAKU_NETWORK } from './message/sharding.js'
 import type { ConnectionGater } from '@libp2p/interface'
 
 export interface LightPushClientOptions extends LightPushInit {
@@ -50,6 +52,7 @@ const ALLOW_ALL: ConnectionGater = {
 
 /** Creates and starts a light push client. */
 export async function createLightPushClient (options: LightPushClientOptions = {}): Promise<LightPushClient> {
+  const sharding = options.sharding ?? THE_WAKU_NETWORK
   const discovery: NonNullable<Libp2pOptions['peerDiscovery']> = [...(options.peerDiscovery ?? [])]
   if (options.bootstrap != null && options.bootstrap.length > 0) {
     discovery.push(bootstrapDiscovery({ list: options.bootstrap, timeout: 0 }))
@@ -67,6 +70,8 @@ export async function createLightPushClient (options: LightPushClientOptions = {
     services: {
       identify: identify(),
       ping: ping(),
+      // nwaku hangs up on peers that do not answer metadata: a client must speak it to stay connected.
+      metadata: wakuMetadata({ clusterId: sharding.clusterId, shards: allShards(sharding) }),
       lightPush: lightPush(options)
     }
   }) as unknown as LightPushLibp2p

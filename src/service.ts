@@ -2,7 +2,8 @@ import { TypedEventEmitter } from 'main-event'
 import { serviceCapabilities } from '@libp2p/interface'
 import { LightPushError } from './errors.js'
 import { prepareMessage, type MessageInput } from './message/create.js'
-import { THE_WAKU_NETWORK, type ShardingOptions } from './message/sharding.js'
+import { parseShardTopic, THE_WAKU_NETWORK, type Shard, type ShardingOptions } from './message/sharding.js'
+import { METADATA_PROTOCOL, type WakuMetadata } from './protocol/metadata.js'
 import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from './protocol/constants.js'
 import { sendLightPushRequest } from './protocol/request.js'
 import { Selector, type SelectorOptions } from './peers/selector.js'
@@ -34,6 +35,8 @@ export interface LightPushComponents {
   peerStore: PeerStore
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
+  /** The Waku metadata service, when the node runs one: peers of another cluster or shard are not offered. */
+  metadata?: WakuMetadata
 }
 
 export interface WaitForServicePeersOptions {
@@ -70,6 +73,10 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
     this.upkeep = new ConnectionUpkeep({
       servicePeerCount: () => this.servicePeerIds.size,
       isConnected: (peer) => components.connectionManager.getConnections(peer).length > 0,
+      shouldDial: (peer) => {
+        const clusterId = components.metadata?.peerMetadata(peer)?.clusterId
+        return clusterId === undefined || clusterId === (init.sharding ?? THE_WAKU_NETWORK).clusterId
+      },
       dial: async (peer, addrs, signal) => {
         if (addrs.length > 0) await components.peerStore.merge(peer, { multiaddrs: addrs })
         await components.connectionManager.openConnection(peer, { signal })
@@ -77,21 +84,53 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
     }, init)
     this.onDiscovery = this.onDiscovery.bind(this)
     this.onIdentify = this.onIdentify.bind(this)
+    this.onMetadata = this.onMetadata.bind(this)
+  }
+
+  private readonly awaitingMetadata = new Map<string, PeerId>()
+
+  private addServicePeer (peer: PeerId): void {
+    const clusterId = this.components.metadata?.peerMetadata(peer)?.clusterId
+    if (clusterId !== undefined && clusterId !== (this.init.sharding ?? THE_WAKU_NETWORK).clusterId) return
+    this.servicePeerIds.set(peer.toString(), peer)
+    this.peersChanged()
+  }
+
+  private onMetadata (evt: CustomEvent<{ peer: PeerId }>): void {
+    const peer = this.awaitingMetadata.get(evt.detail.peer.toString())
+    if (peer == null) return
+    this.awaitingMetadata.delete(peer.toString())
+    if (this.components.connectionManager.getConnections(peer).length > 0) this.addServicePeer(peer)
+  }
+
+  private async speaks (peer: PeerId, protocol: string): Promise<boolean> {
+    try {
+      return (await this.components.peerStore.get(peer)).protocols.includes(protocol)
+    } catch {
+      return false
+    }
   }
 
   async start (): Promise<void> {
     if (this.topologyId != null) return
     this.topologyId = await this.components.registrar.register(LIGHTPUSH_PROTOCOL, {
-      onConnect: (peer) => {
-        this.servicePeerIds.set(peer.toString(), peer)
-        this.peersChanged()
+      onConnect: async (peer) => {
+        // A peer that speaks Waku metadata is offered only once it has said its cluster and shards.
+        const metadata = this.components.metadata
+        if (metadata != null && metadata.peerMetadata(peer) == null && await this.speaks(peer, METADATA_PROTOCOL)) {
+          this.awaitingMetadata.set(peer.toString(), peer)
+          return
+        }
+        this.addServicePeer(peer)
       },
       onDisconnect: (peer) => {
+        this.awaitingMetadata.delete(peer.toString())
         this.servicePeerIds.delete(peer.toString())
+        this.upkeep.disconnected(peer)
         this.peersChanged()
-        this.upkeep.tick()
       }
     })
+    this.components.metadata?.addEventListener('metadata', this.onMetadata)
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.upkeep.start()
@@ -101,9 +140,11 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
     this.upkeep.stop()
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.metadata?.removeEventListener('metadata', this.onMetadata)
     if (this.topologyId != null) this.components.registrar.unregister(this.topologyId)
     this.topologyId = undefined
     this.servicePeerIds.clear()
+    this.awaitingMetadata.clear()
   }
 
   async push (message: MessageInput, options: PushOptions = {}): Promise<PushResult> {
@@ -113,10 +154,11 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
       ...(options.pubsubTopic != null ? { pubsubTopic: options.pubsubTopic } : {}),
       ...(this.init.maxMessageSize != null ? { maxMessageSize: this.init.maxMessageSize } : {})
     })
+    const shard = parseShardTopic(prepared.pubsubTopic)
     return await sendPush({
       selector: this.selector,
       slots: this.slots,
-      servicePeers: () => [...this.servicePeerIds.keys()],
+      servicePeers: () => [...this.servicePeerIds.keys()].filter((peer) => this.mayServe(peer, shard)),
       peersChanged: async (signal) => { await this.nextPeersChange(signal) },
       request: async (peer, request, signal) => {
         const id = this.servicePeerIds.get(peer)
@@ -127,6 +169,14 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
       },
       emit: (type, detail) => { this.safeDispatchEvent(type, { detail }) }
     }, prepared, policy, options.signal)
+  }
+
+  /** False when the peer's Waku metadata says it is in another cluster or does not serve the shard. */
+  private mayServe (peer: string, shard: Shard): boolean {
+    const metadata = this.components.metadata?.peerMetadata(peer)
+    if (metadata == null) return true
+    if (metadata.clusterId !== undefined && metadata.clusterId !== shard.clusterId) return false
+    return metadata.shards.length === 0 || metadata.shards.includes(shard.shard)
   }
 
   peers (): PeerScore[] {

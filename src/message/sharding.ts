@@ -60,3 +60,8 @@ function checkU16 (what: string, value: number): void {
     throw new LightPushError('INVALID_PUBSUB_TOPIC', `Invalid ${what} ${value}: expected an integer from 0 to 65535.`)
   }
 }
+
+/** Every shard of an autosharded cluster: 0 .. numShardsInCluster - 1. */
+export function allShards (sharding: ShardingOptions): number[] {
+  return Array.from({ length: sharding.numShardsInCluster }, (_, i) => i)
+}

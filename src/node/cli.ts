@@ -97,6 +97,7 @@ const OPTIONS: Record<string, NonNullable<Parameters<typeof parseArgs>[0]>['opti
 
 const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
   async serve (values) {
+    void untilSignal()
     const fault = values.fault as string | undefined
     if (fault != null && !isFaultProfile(fault)) return usage('serve', `Unknown fault profile "${fault}".`)
     const node = await createServiceNode({
@@ -111,6 +112,7 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
   },
 
   async devnet (values) {
+    void untilSignal()
     const relays = count(values.relays, 4)
     const services = count(values.services, 2)
     if (relays == null || services == null) return usage('devnet', '--relays and --services take whole numbers.')
@@ -155,6 +157,7 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
   },
 
   async demo (values) {
+    void untilSignal()
     const port = count(values.port, DEMO_PORT)
     if (port == null || port > 65535) return usage('demo', '--port takes a port number (0 for any).')
     const net = await createDevnet({ relays: 4, services: [{ relayPeers: 4 }, { relayPeers: 2 }, { relayPeers: 0 }] })
@@ -228,11 +231,18 @@ function count (value: unknown, fallback: number): number | undefined {
   return /^\d+$/.test(String(value)) ? Number(value) : undefined
 }
 
+let stopRequested: Promise<void> | undefined
+
+/**
+ * Resolves on SIGINT or SIGTERM. The long-running commands call it before they start their nodes, so a signal
+ * that arrives while nodes are still starting stops them cleanly once started instead of killing the process.
+ */
 async function untilSignal (): Promise<void> {
-  await new Promise<void>((resolve) => {
+  stopRequested ??= new Promise<void>((resolve) => {
     process.once('SIGINT', () => { resolve() })
     process.once('SIGTERM', () => { resolve() })
   })
+  await stopRequested
 }
 
 main(process.argv.slice(2)).then((code) => {

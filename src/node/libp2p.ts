@@ -8,9 +8,14 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { wakuRelay, type GossipSub } from './relay.js'
+import { wakuMetadata, type WakuMetadata } from '../protocol/metadata.js'
+import { allShards, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface NodeLibp2pOptions {
+  /** Cluster and shards announced over Waku metadata. Default: The Waku Network, all 8 shards. */
+  sharding?: ShardingOptions
+  shards?: number[]
   /** Listen addresses. Default: WebSockets on 127.0.0.1, a free port. */
   listen?: string[]
   privateKey?: PrivateKey
@@ -28,6 +33,7 @@ export type WakuNodeLibp2p = Libp2p<{ identify: ReturnType<ReturnType<typeof ide
  * clients speak only mplex), identify, ping, Waku relay and a circuit relay v2 server.
  */
 export async function createNodeLibp2p (options: NodeLibp2pOptions = {}): Promise<WakuNodeLibp2p> {
+  const sharding = options.sharding ?? THE_WAKU_NETWORK
   return await createLibp2p({
     ...(options.privateKey != null ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0/ws'] },
@@ -40,7 +46,9 @@ export async function createNodeLibp2p (options: NodeLibp2pOptions = {}): Promis
       identify: identify(),
       ping: ping(),
       relay: wakuRelay(),
-      ...(options.circuitRelay !== false ? { circuitRelay: circuitRelayServer() } : {})
+      metadata: wakuMetadata({ clusterId: sharding.clusterId, shards: options.shards ?? allShards(sharding) }),
+      // A reservation outlives its browser tab until it expires: room for many page loads on a devnet.
+      ...(options.circuitRelay !== false ? { circuitRelay: circuitRelayServer({ reservations: { maxReservations: 1024 } }) } : {})
     }
   }) as WakuNodeLibp2p
 }

@@ -4,7 +4,7 @@ import { LIGHTPUSH_PROTOCOL, MAX_REQUEST_SIZE } from '../protocol/constants.js'
 import { LightPushStatus } from '../protocol/status.js'
 import { encodeMessage, DEFAULT_MAX_MESSAGE_SIZE, MAX_META_SIZE } from '../message/create.js'
 import { parseContentTopic } from '../message/content-topic.js'
-import { parseShardTopic, pubsubTopicFor, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
+import { allShards, parseShardTopic, pubsubTopicFor, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { TokenBuckets } from './token-bucket.js'
@@ -66,7 +66,7 @@ export class LightPushServer {
 
   constructor (private readonly components: { registrar: Registrar, relay: Relay }, private readonly init: LightPushServerInit = {}) {
     this.sharding = init.sharding ?? THE_WAKU_NETWORK
-    this.shards = new Set(init.shards ?? Array.from({ length: this.sharding.numShardsInCluster }, (_, i) => i))
+    this.shards = new Set(init.shards ?? allShards(this.sharding))
     this.maxMessageSize = init.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
     const rate = init.rateLimit ?? { capacity: 2000, refillPerSecond: 1000 }
     if (rate !== false) this.buckets = new TokenBuckets(rate)

@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { encodeEnr, type Waku2Capabilities } from '../discovery/enr.js'
 import { createNodeLibp2p, type NodeLibp2pOptions, type WakuNodeLibp2p } from './libp2p.js'
 import { LightPushServer, type LightPushServerInit } from './lightpush-server.js'
-import { THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
+import { allShards, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
 
 export interface WakuNode {
   readonly libp2p: WakuNodeLibp2p
@@ -28,6 +28,8 @@ export interface RelayNodeOptions extends NodeLibp2pOptions {
   sharding?: ShardingOptions
   /** Shards relayed. Default: all of the cluster's. */
   shards?: number[]
+  /** Shards announced over Waku metadata, when they should differ from `shards` (to test clients). */
+  announceShards?: number[]
   /** Nodes to connect to at start. */
   relayPeers?: string[]
 }
@@ -37,11 +39,11 @@ export interface ServiceNodeOptions extends RelayNodeOptions, Omit<LightPushServ
 /** A Waku relay node: subscribes to its shards' pubsub topics and relays what it receives. */
 export async function createRelayNode (options: RelayNodeOptions = {}, capabilities: Partial<Waku2Capabilities> = { relay: true }): Promise<WakuNode> {
   const sharding = options.sharding ?? THE_WAKU_NETWORK
-  const shards = options.shards ?? Array.from({ length: sharding.numShardsInCluster }, (_, i) => i)
+  const shards = options.shards ?? allShards(sharding)
   const pubsubTopics = shards.map((shard) => `/waku/2/rs/${sharding.clusterId}/${shard}`)
   // secp256k1 identities, as nwaku's: an ENR can only name a node by such a key.
   const privateKey = options.privateKey ?? await generateKeyPair('secp256k1')
-  const libp2p = await createNodeLibp2p({ ...options, privateKey })
+  const libp2p = await createNodeLibp2p({ ...options, sharding, shards: options.announceShards ?? shards, privateKey })
   const listen = libp2p.getMultiaddrs().map((ma) => ma.decapsulateCode(421))
   const enr = privateKey.type === 'secp256k1'
     ? encodeEnr({ privateKey: privateKey.raw, multiaddrs: listen, waku2: capabilities, shards: { clusterId: sharding.clusterId, shards } })

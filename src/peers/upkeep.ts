@@ -12,7 +12,10 @@ export interface UpkeepOptions {
   intervalMs?: number
 }
 
-interface Known { id: PeerId, addrs: Multiaddr[], failures: number, nextDialAt: number, dialing: boolean }
+interface Known { id: PeerId, addrs: Multiaddr[], failures: number, nextDialAt: number, dialing: boolean, connectedAt?: number }
+
+/** A connection that ends sooner than this after the dial counts as a failed dial (the peer hung up on us). */
+const SHORT_LIVED_MS = 10_000
 
 /**
  * Keeps `targetServicePeers` connections to light push peers from what discovery offers: dials known peers
@@ -29,6 +32,8 @@ export class ConnectionUpkeep {
     private readonly deps: {
       servicePeerCount(): number
       isConnected(peer: PeerId): boolean
+      /** False for a peer not worth dialing now (for example one of another cluster). */
+      shouldDial(peer: PeerId): boolean
       dial(peer: PeerId, addrs: Multiaddr[], signal: AbortSignal): Promise<void>
     },
     private readonly options: UpkeepOptions = {}
@@ -45,6 +50,20 @@ export class ConnectionUpkeep {
       return
     }
     this.known.set(key, { id, addrs, failures: 0, nextDialAt: 0, dialing: false })
+    this.tick()
+  }
+
+  /** A service peer went away: redial it, backing off if it hung up soon after we dialed it. */
+  disconnected (id: PeerId): void {
+    const k = this.known.get(id.toString())
+    if (k?.connectedAt != null) {
+      if (Date.now() - k.connectedAt < SHORT_LIVED_MS) {
+        k.nextDialAt = Date.now() + backoffDelay(k.failures++, this.options.baseRedialMs ?? 1000, this.options.maxRedialMs ?? 60_000, true)
+      } else {
+        k.failures = 0
+      }
+      k.connectedAt = undefined
+    }
     this.tick()
   }
 
@@ -77,11 +96,11 @@ export class ConnectionUpkeep {
     for (const k of this.known.values()) {
       if (missing <= 0) return
       const key = k.id.toString()
-      if (k.dialing || k.nextDialAt > now || this.notService.has(key) || this.deps.isConnected(k.id)) continue
+      if (k.dialing || k.nextDialAt > now || this.notService.has(key) || this.deps.isConnected(k.id) || !this.deps.shouldDial(k.id)) continue
       missing--
       k.dialing = true
       this.deps.dial(k.id, k.addrs, AbortSignal.any([this.controller.signal, AbortSignal.timeout(10_000)]))
-        .then(() => { k.failures = 0 })
+        .then(() => { k.connectedAt = Date.now() })
         .catch(() => {
           k.nextDialAt = Date.now() + backoffDelay(k.failures++, this.options.baseRedialMs ?? 1000, this.options.maxRedialMs ?? 60_000, true)
         })

@@ -60,6 +60,7 @@ describe('waku-lightpush CLI', () => {
       expect(first.peerId).toMatch(/^(12D3Koo|16Uiu2HAm)/)
       expect(first.multiaddrs[0]).toContain(`/p2p/${first.peerId}`)
       // gossipsub needs a moment to exchange subscriptions after the connection.
+      await expect.poll(() => relay.relayPeerCount(), { timeout: 10_000, interval: 50 }).toBeGreaterThanOrEqual(1)
       let result = await run(['push', '--peer', first.multiaddrs[0], '--content-topic', '/cli/1/test/proto', '--payload', 'hello', '--json'])
       for (let i = 0; i < 10 && result.code !== 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 200))

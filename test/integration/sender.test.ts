@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createDevnet, type Devnet, type DevnetServiceSpec } from '../../src/node/devnet.js'
 import { createLightPushClient, type LightPushClient, type LightPushClientOptions } from '../../src/client.js'
 import { isLightPushError, type LightPushError } from '../../src/errors.js'
@@ -15,11 +16,17 @@ afterEach(async () => {
   net = undefined
 })
 
-/** A devnet with the given service nodes (4 relays) and a client connected to all of them. */
+/**
+ * A devnet with the given service nodes (4 relays) and a client connected to them one by one, in list order:
+ * peers not heard from yet rank alike, so the first push meets them in that order.
+ */
 async function setup (services: DevnetServiceSpec[], options: LightPushClientOptions = {}): Promise<{ net: Devnet, client: LightPushClient, id: (i: number) => string }> {
   net = await createDevnet({ relays: 4, services })
-  client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, targetServicePeers: services.length, ...options })
-  await client.waitForServicePeers({ count: services.length, signal: AbortSignal.timeout(10_000) })
+  client = await createLightPushClient({ allowInsecureLocal: true, targetServicePeers: services.length, ...options })
+  for (const [i, s] of net.services.entries()) {
+    await client.libp2p.dial(multiaddr(s.multiaddrs[0]))
+    await client.waitForServicePeers({ count: i + 1, signal: AbortSignal.timeout(10_000) })
+  }
   const n = net
   return { net: n, client, id: (i) => n.services[i].peerId }
 }
@@ -123,8 +130,9 @@ describe('the decision table, row by row', () => {
   })
 
   it('421: remembered for that shard, switch peer', async () => {
-    const { client, id } = await setup([{ relayPeers: 2, shards: [0] }, { relayPeers: 2 }])
-    // Push until the refusing peer has been tried (unknown peers rank alike).
+    // It announces every shard over metadata but refuses all but shard 0 (a peer announcing only shard 0 is
+    // never asked: see metadata.test.ts).
+    const { client, id } = await setup([{ relayPeers: 2, shards: [0], announceShards: [0, 1, 2, 3, 4, 5, 6, 7] }, { relayPeers: 2 }])
     let refused = false
     for (let i = 0; i < 4 && !refused; i++) {
       const res = await client.push({ contentTopic: topic, payload: text(`j${i}`) }, { pubsubTopic: '/waku/2/rs/1/5' })
