@@ -64,6 +64,12 @@ export async function createDevnet (options: DevnetOptions = {}): Promise<Devnet
       const node = await createServiceNode({ ...serviceOptions, sharding, relayPeers: relays.slice(0, count).map((r) => r.multiaddrs[0]) })
       services.push({ node, peerId: node.peerId, multiaddrs: node.multiaddrs, relayPeers: count, spec })
     }
+    // Every service node can tell clients (peer exchange) about every other node, as discv5 would let it.
+    for (const s of services) {
+      for (const other of [...services.map((o) => o.node), ...relays]) {
+        if (other !== s.node && other.enr !== '') s.node.peerExchange.add(other.enr)
+      }
+    }
     await waitFor(() => services.every((s) => s.node.pubsubTopics.every((t) => s.node.relayPeerCount(t) === s.relayPeers)) &&
       relays.every((r) => r.relayPeerCount() >= Math.min(1, relayCount - 1)), options.readyTimeoutMs ?? 15_000)
   } catch (err) {

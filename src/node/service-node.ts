@@ -3,6 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { encodeEnr, type Waku2Capabilities } from '../discovery/enr.js'
 import { createNodeLibp2p, type NodeLibp2pOptions, type WakuNodeLibp2p } from './libp2p.js'
 import { LightPushServer, type LightPushServerInit } from './lightpush-server.js'
+import { PeerExchangeServer } from './peer-exchange-server.js'
 import { allShards, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
 
 export interface WakuNode {
@@ -22,6 +23,8 @@ export interface WakuNode {
 
 export interface ServiceNode extends WakuNode {
   readonly server: LightPushServer
+  /** Peer exchange: `peerExchange.add(enr)` makes a peer known to the clients that ask. */
+  readonly peerExchange: PeerExchangeServer
 }
 
 export interface RelayNodeOptions extends NodeLibp2pOptions {
@@ -76,8 +79,10 @@ export async function createServiceNode (options: ServiceNodeOptions = {}): Prom
     sharding: options.sharding ?? THE_WAKU_NETWORK,
     ...(options.shards != null ? { shards: options.shards } : {})
   })
+  const peerExchange = new PeerExchangeServer(node.libp2p)
   try {
     await server.start()
+    await peerExchange.start()
   } catch (err) {
     await node.stop()
     throw err
@@ -85,7 +90,9 @@ export async function createServiceNode (options: ServiceNodeOptions = {}): Prom
   return {
     ...node,
     server,
+    peerExchange,
     stop: async () => {
+      await peerExchange.stop()
       await server.stop()
       await node.stop()
     }
