@@ -29,11 +29,13 @@ export const ENTRIES = {
 
 /**
  * min+gz budgets in bytes, checked by test/build/bundle.test.ts. Full client and codec: issue 4's targets; the
- * client without WebRTC: a little above what it measured (120.5 KB, 2026-11), to catch growth.
+ * client without WebRTC: a little above what it measured, to catch growth (120.5 KB before default discovery;
+ * 147.6 KB with it: ENR trees over DoH and ENRs need secp256k1, keccak and RLP, plus peer exchange, the peer
+ * cache and Waku metadata).
  */
 export const BUDGETS = {
   'codec only': 8 * 1024,
-  'client without WebRTC': 128 * 1024,
+  'client without WebRTC': 152 * 1024,
   'full client with WebRTC': 200 * 1024
 }
 

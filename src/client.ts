@@ -9,12 +9,31 @@ import { webRTC, type WebRTCTransportInit } from '@libp2p/webrtc'
 import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
 import { lightPush, type LightPush, type LightPushInit } from './service.js'
 import { wakuMetadata } from './protocol/metadata.js'
-import { allShards, THE_WAKU_NETWORK } from './message/sharding.js'
+import { allShards, type ShardingOptions } from './message/sharding.js'
+import { THE_WAKU_NETWORK_PRESET, type NetworkPreset } from './discovery/presets.js'
+import { peerCache, recordScore, type PeerCache, type PeerCacheInit } from './discovery/cache.js'
+import { dnsDiscovery } from './discovery/dns.js'
+import { peerExchange, type PeerExchangeInit } from './discovery/peer-exchange.js'
 import type { ConnectionGater } from '@libp2p/interface'
 
 export interface LightPushClientOptions extends LightPushInit {
-  /** Multiaddrs (with /p2p/<peer id>) of peers to start from. */
+  /** The network joined: sharding, bootstrap peers, ENR trees, DoH resolvers. Default: The Waku Network. */
+  network?: NetworkPreset
+  /** Multiaddrs (with /p2p/<peer id>) to start from; replaces the preset's bootstrap list and ENR trees. */
   bootstrap?: string[]
+  /** EIP-1459 trees (`enrtree://...`) resolved over DNS-over-HTTPS. Default: the preset's, unless `bootstrap` is given. */
+  enrTrees?: string[]
+  /** DNS-over-HTTPS JSON endpoints for `enrTrees`. Default: the preset's. */
+  dohResolvers?: string[]
+  /** Ask connected peers for more light push peers (34/WAKU2-PEER-EXCHANGE). Default on. */
+  peerExchange?: boolean | PeerExchangeInit
+  /**
+   * Remember peers that served light push, and try them first at the next start. Default: localStorage in
+   * browsers, nothing in Node.js (pass `{ storage: fileCache(path) }` from `waku-lightpush/node`). `false`: off.
+   */
+  peerCache?: false | PeerCacheInit
+  /** Discovery modules to use instead of every default above; `[]` for none (dial peers yourself). */
+  discovery?: NonNullable<Libp2pOptions['peerDiscovery']>
   /**
    * Allow ws:// and private/loopback addresses, for local development against a devnet. libp2p's default
    * gater in browsers denies both; never turn this on in production. Default false.
@@ -27,8 +46,6 @@ export interface LightPushClientOptions extends LightPushInit {
    * and `/webrtc` (accept WebRTC through it) make it reachable by other browsers. Default none.
    */
   listen?: string[]
-  /** Extra peer discovery modules. */
-  peerDiscovery?: NonNullable<Libp2pOptions['peerDiscovery']>
 }
 
 export type LightPushLibp2p = Libp2p<{ lightPush: LightPush }>
@@ -50,13 +67,39 @@ const ALLOW_ALL: ConnectionGater = {
   denyDialPeer: async () => false
 }
 
+/**
+ * Every discovery source at once, so the first light push peer to appear is used: the peer cache (tried first),
+ * the bootstrap list, ENR trees over DNS-over-HTTPS and peer exchange.
+ */
+function defaultDiscovery (options: LightPushClientOptions, network: NetworkPreset, sharding: ShardingOptions, onCache: (cache: PeerCache) => void): NonNullable<Libp2pOptions['peerDiscovery']> {
+  const explicit = options.bootstrap != null
+  const list = options.bootstrap ?? (options.enrTrees != null ? [] : [...network.bootstrap])
+  const trees = options.enrTrees ?? (explicit ? [] : [...network.enrTrees])
+  const out: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (options.peerCache !== false) {
+    const factory = peerCache(options.peerCache ?? {})
+    out.push((components) => {
+      const cache = factory(components)
+      onCache(cache)
+      return cache
+    })
+  }
+  if (list.length > 0) out.push(bootstrapDiscovery({ list, timeout: 0 }))
+  if (trees.length > 0) {
+    out.push(dnsDiscovery({ enrTrees: trees, dohResolvers: options.dohResolvers ?? [...network.dohResolvers], clusterId: sharding.clusterId }))
+  }
+  if (options.peerExchange !== false) {
+    out.push(peerExchange({ clusterId: sharding.clusterId, ...(typeof options.peerExchange === 'object' ? options.peerExchange : {}) }))
+  }
+  return out
+}
+
 /** Creates and starts a light push client. */
 export async function createLightPushClient (options: LightPushClientOptions = {}): Promise<LightPushClient> {
-  const sharding = options.sharding ?? THE_WAKU_NETWORK
-  const discovery: NonNullable<Libp2pOptions['peerDiscovery']> = [...(options.peerDiscovery ?? [])]
-  if (options.bootstrap != null && options.bootstrap.length > 0) {
-    discovery.push(bootstrapDiscovery({ list: options.bootstrap, timeout: 0 }))
-  }
+  const network = options.network ?? THE_WAKU_NETWORK_PRESET
+  const sharding = options.sharding ?? { clusterId: network.clusterId, numShardsInCluster: network.numShardsInCluster }
+  let cache: PeerCache | undefined
+  const discovery = options.discovery ?? defaultDiscovery(options, network, sharding, (c) => { cache = c })
   if (options.listen != null && (!Array.isArray(options.listen) || options.listen.some((a) => typeof a !== 'string'))) {
     throw new TypeError('createLightPushClient: `listen` must be an array of multiaddr strings')
   }
@@ -72,10 +115,11 @@ export async function createLightPushClient (options: LightPushClientOptions = {
       ping: ping(),
       // nwaku hangs up on peers that do not answer metadata: a client must speak it to stay connected.
       metadata: wakuMetadata({ clusterId: sharding.clusterId, shards: allShards(sharding) }),
-      lightPush: lightPush(options)
+      lightPush: lightPush({ ...options, sharding })
     }
   }) as unknown as LightPushLibp2p
   const service = libp2p.services.lightPush
+  service.addEventListener('peer:score', (evt) => { if (cache != null) recordScore(cache, evt.detail) })
   return {
     libp2p,
     lightPush: service,

@@ -1,3 +1,7 @@
 export * from './presets.js'
 export * from './storage.js'
 export * from './cache.js'
+export * from './enr.js'
+export * from './enr-tree.js'
+export * from './dns.js'
+export * from './peer-exchange.js'

@@ -140,7 +140,7 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
     if (minRelayPeers == null || timeoutMs == null) return usage('push', '--min-relay-peers and --timeout take whole numbers.')
     const json = values.json === true
     // The peer is named explicitly, so a ws:// or loopback address is what the user asked for.
-    const client = await createLightPushClient({ bootstrap: [peer], allowInsecureLocal: true, targetServicePeers: 1 })
+    const client = await createLightPushClient({ bootstrap: [peer], allowInsecureLocal: true, targetServicePeers: 1, peerExchange: false, peerCache: false })
     try {
       const result = await client.push({ contentTopic, payload: new TextEncoder().encode(payload) }, { minRelayPeers, timeoutMs })
       if (json) line({ event: 'delivered', ...result })

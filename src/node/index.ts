@@ -9,3 +9,6 @@ export { LightPushServer, type LightPushServerInit, type LightPushServerStats } 
 export { FAULT_PROFILES, isFaultProfile, type FaultProfile } from './faults.js'
 export { wakuRelay } from './relay.js'
 export { TokenBuckets } from './token-bucket.js'
+export { fileCache } from './file-storage.js'
+export { PeerExchangeServer } from './peer-exchange-server.js'
+export { createNodeLibp2p, type NodeLibp2pOptions, type WakuNodeLibp2p } from './libp2p.js'

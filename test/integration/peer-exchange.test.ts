@@ -20,8 +20,7 @@ describe('peer exchange (34/WAKU2-PEER-EXCHANGE)', () => {
     client = await createLightPushClient({
       bootstrap: [net.bootstrap[0]],
       allowInsecureLocal: true,
-      targetServicePeers: 3,
-      peerDiscovery: [peerExchange({ clusterId: 1 })]
+      targetServicePeers: 3
     })
     const res = await client.push({ contentTopic: '/px/1/test/proto', payload: new Uint8Array([1]) })
     console.log(`peer exchange: first delivered push ${(performance.now() - started).toFixed(0)} ms after start`)

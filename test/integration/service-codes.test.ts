@@ -52,7 +52,7 @@ describe('service node status codes', () => {
   it('413 over maxMessageSize, decoded by the client as REJECTED', async () => {
     const raw = await rawPush(peer, addr(0), { message: message('x'.repeat(2000)) })
     expect(raw.statusCode).toBe(413)
-    const client = await createLightPushClient({ bootstrap: [addr(0)], allowInsecureLocal: true })
+    const client = await createLightPushClient({ bootstrap: [addr(0)], allowInsecureLocal: true, peerExchange: false })
     try {
       await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
       const err = await client.push({ contentTopic: '/test/1/big/proto', payload: new Uint8Array(2000) }).catch((e: unknown) => e)
