@@ -1,5 +1,6 @@
 import { LightPushError } from '../errors.js'
-import { LEN, Reader, VARINT, Writer, expectWireType } from '../protocol/wire.js'
+import { waku } from '../proto/lightpush.js'
+import { fromInt64, toInt64 } from '../proto/int64.js'
 import { parseContentTopic } from './content-topic.js'
 import { messageHash, type Hex } from './hash.js'
 import { parseShardTopic, pubsubTopicFor, THE_WAKU_NETWORK, type ShardingOptions } from './sharding.js'
@@ -100,35 +101,34 @@ function toTimestamp (value: bigint | Date | undefined): bigint {
   return value
 }
 
-/** The protobuf encoding of a WakuMessage (fields in number order, absent optional fields left out). */
-export function encodeMessage (m: WakuMessage): Uint8Array {
-  const w = new Writer()
-  w.tag(1, LEN).bytes(m.payload)
-  w.tag(2, LEN).string(m.contentTopic)
-  if (m.version != null) w.tag(3, VARINT).uint32(m.version)
-  if (m.timestamp != null) w.tag(10, VARINT).sint64(m.timestamp)
-  if (m.meta != null) w.tag(11, LEN).bytes(m.meta)
-  if (m.rateLimitProof != null) w.tag(21, LEN).bytes(m.rateLimitProof)
-  if (m.ephemeral != null) w.tag(31, VARINT).uint32(m.ephemeral ? 1 : 0)
-  return w.finish()
+/** The protobuf encoding of a WakuMessage. */
+export function encodeMessage (message: WakuMessage): Uint8Array {
+  return waku.WakuMessage.encode(toProto(message)).finish()
 }
 
 /** Decodes a WakuMessage; throws on bytes that are not one. Timestamps come back as exact bigints. */
 export function decodeMessage (bytes: Uint8Array): WakuMessage {
-  const r = new Reader(bytes)
-  const m: WakuMessage = { payload: new Uint8Array(0), contentTopic: '' }
-  while (r.pos < r.end) {
-    const { field, wireType } = r.tag()
-    switch (field) {
-      case 1: expectWireType(field, wireType, LEN); m.payload = r.bytes(); break
-      case 2: expectWireType(field, wireType, LEN); m.contentTopic = r.string(); break
-      case 3: expectWireType(field, wireType, VARINT); m.version = r.uint32(); break
-      case 10: expectWireType(field, wireType, VARINT); m.timestamp = r.sint64(); break
-      case 11: expectWireType(field, wireType, LEN); m.meta = r.bytes(); break
-      case 21: expectWireType(field, wireType, LEN); m.rateLimitProof = r.bytes(); break
-      case 31: expectWireType(field, wireType, VARINT); m.ephemeral = r.bool(); break
-      default: r.skip(wireType)
-    }
-  }
+  return fromProto(waku.WakuMessage.decode(bytes))
+}
+
+/** @internal */
+export function toProto (m: WakuMessage): waku.WakuMessage.$Properties {
+  const p: waku.WakuMessage.$Properties = { payload: m.payload, contentTopic: m.contentTopic }
+  if (m.version != null) p.version = m.version
+  if (m.timestamp != null) p.timestamp = toInt64(m.timestamp) as waku.WakuMessage.$Properties['timestamp']
+  if (m.meta != null) p.meta = m.meta
+  if (m.rateLimitProof != null) p.rateLimitProof = m.rateLimitProof
+  if (m.ephemeral != null) p.ephemeral = m.ephemeral
+  return p
+}
+
+/** @internal */
+export function fromProto (p: waku.WakuMessage.$Properties): WakuMessage {
+  const m: WakuMessage = { payload: p.payload ?? new Uint8Array(0), contentTopic: p.contentTopic ?? '' }
+  if (p.version != null) m.version = p.version
+  if (p.timestamp != null) m.timestamp = fromInt64(p.timestamp)
+  if (p.meta != null) m.meta = p.meta
+  if (p.rateLimitProof != null) m.rateLimitProof = p.rateLimitProof
+  if (p.ephemeral != null) m.ephemeral = p.ephemeral
   return m
 }

@@ -1,6 +1,6 @@
 import { LightPushError } from '../errors.js'
-import { decodeMessage, encodeMessage } from '../message/create.js'
-import { LEN, Reader, VARINT, Writer, expectWireType } from './wire.js'
+import { waku } from '../proto/lightpush.js'
+import { encodeMessage, fromProto } from '../message/create.js'
 import type { WakuMessage } from '../message/types.js'
 
 export interface LightPushRequest {
@@ -24,59 +24,44 @@ export interface LightPushResponse {
   relayPeerCount?: number
 }
 
+/** Field 21 (message), wire type 2 (length-delimited). */
+const MESSAGE_FIELD_TAG = (21 << 3) | 2
+
 /** Encodes a LightPushRequest. `request_id` is always written, even when empty (nwaku requires it). */
 export function encodeRequest (request: LightPushRequest): Uint8Array {
-  const w = new Writer()
-  w.tag(1, LEN).string(request.requestId)
-  if (request.pubsubTopic != null) w.tag(20, LEN).string(request.pubsubTopic)
-  // Pre-encoded message bytes go in verbatim, so every attempt carries the very same message.
-  w.tag(21, LEN).bytes(request.message instanceof Uint8Array ? request.message : encodeMessage(request.message))
-  return w.finish()
+  const head: waku.LightPushRequest.$Properties = { requestId: request.requestId }
+  if (request.pubsubTopic != null) head.pubsubTopic = request.pubsubTopic
+  const writer = waku.LightPushRequest.encode(head)
+  const bytes = request.message instanceof Uint8Array ? request.message : encodeMessage(request.message)
+  return writer.uint32(MESSAGE_FIELD_TAG).bytes(bytes).finish()
 }
 
 /** Decodes a LightPushRequest; throws on bytes that are not one. */
 export function decodeRequest (bytes: Uint8Array): DecodedLightPushRequest {
-  const r = new Reader(bytes)
-  const request: DecodedLightPushRequest = { requestId: '' }
-  while (r.pos < r.end) {
-    const { field, wireType } = r.tag()
-    switch (field) {
-      case 1: expectWireType(field, wireType, LEN); request.requestId = r.string(); break
-      case 20: expectWireType(field, wireType, LEN); request.pubsubTopic = r.string(); break
-      case 21: expectWireType(field, wireType, LEN); request.message = decodeMessage(r.bytes()); break
-      default: r.skip(wireType)
-    }
-  }
+  const p = waku.LightPushRequest.decode(bytes)
+  const request: DecodedLightPushRequest = { requestId: p.requestId ?? '' }
+  if (p.pubsubTopic != null) request.pubsubTopic = p.pubsubTopic
+  if (p.message != null) request.message = fromProto(p.message)
   return request
 }
 
 export function encodeResponse (response: LightPushResponse): Uint8Array {
-  const w = new Writer()
-  w.tag(1, LEN).string(response.requestId)
-  // proto3 `uint32 status_code` has no presence: 0 is left out, as every protobuf library does.
-  if (response.statusCode !== 0) w.tag(10, VARINT).uint32(response.statusCode)
-  if (response.statusDesc != null) w.tag(11, LEN).string(response.statusDesc)
-  if (response.relayPeerCount != null) w.tag(12, VARINT).uint32(response.relayPeerCount)
-  return w.finish()
+  const p: waku.LightPushResponse.$Properties = { requestId: response.requestId, statusCode: response.statusCode }
+  if (response.statusDesc != null) p.statusDesc = response.statusDesc
+  if (response.relayPeerCount != null) p.relayPeerCount = response.relayPeerCount
+  return waku.LightPushResponse.encode(p).finish()
 }
 
 /** Decodes a LightPushResponse; throws `MALFORMED_RESPONSE` on bytes that are not one. */
 export function decodeResponse (bytes: Uint8Array): LightPushResponse {
-  const response: LightPushResponse = { requestId: '', statusCode: 0 }
+  let p: waku.LightPushResponse
   try {
-    const r = new Reader(bytes)
-    while (r.pos < r.end) {
-      const { field, wireType } = r.tag()
-      switch (field) {
-        case 1: expectWireType(field, wireType, LEN); response.requestId = r.string(); break
-        case 10: expectWireType(field, wireType, VARINT); response.statusCode = r.uint32(); break
-        case 11: expectWireType(field, wireType, LEN); response.statusDesc = r.string(); break
-        case 12: expectWireType(field, wireType, VARINT); response.relayPeerCount = r.uint32(); break
-        default: r.skip(wireType)
-      }
-    }
+    p = waku.LightPushResponse.decode(bytes)
   } catch (err) {
     throw new LightPushError('MALFORMED_RESPONSE', 'The service node sent bytes that are not a LightPushResponse.', { cause: err })
   }
+  const response: LightPushResponse = { requestId: p.requestId ?? '', statusCode: p.statusCode ?? 0 }
+  if (p.statusDesc != null) response.statusDesc = p.statusDesc
+  if (p.relayPeerCount != null) response.relayPeerCount = p.relayPeerCount
   return response
 }
