@@ -26,6 +26,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
-    reportCompressedSize: false
+    reportCompressedSize: false,
+    rolldownOptions: { input: { dapp: here('index.html'), webrtc: here('webrtc.html') } }
   }
 })

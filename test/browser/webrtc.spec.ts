@@ -22,7 +22,7 @@ test('two browsers connect directly over WebRTC through a circuit relay and exch
 
     await bob.fill('#dial-addr', aliceAddr)
     await bob.click('#dial')
-    expect(await settledState(bob, '#dial-result', ['connected', 'failed'])).toBe('connected')
+    expect(await settledState(bob, '#dial-result', ['connected', 'failed']), await bob.textContent('#dial-result') ?? '').toBe('connected')
     await expect(bob.locator('#dial-result')).toHaveAttribute('data-transport', 'WebRTC, direct')
     console.log(`WebRTC browser-to-browser connection in ${await bob.getAttribute('#dial-result', 'data-ms')} ms`)
 
