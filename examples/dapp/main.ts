@@ -222,7 +222,10 @@ async function main (): Promise<void> {
   const start = initialServices()
   setStatus('connecting', `connecting to ${start.length} service node(s)…`)
   // ws:// on 127.0.0.1: libp2p's default gater refuses both in browsers; allowed here for local development only.
-  client = await createLightPushClient({ bootstrap: start.map((s) => s.multiaddrs[0]), allowInsecureLocal: true })
+  // With ?services=..., exactly those nodes: no peer exchange, no peers remembered from an earlier visit.
+  const only = new URLSearchParams(location.search).has('services')
+  const options = { bootstrap: start.map((s) => s.multiaddrs[0]), allowInsecureLocal: true, ...(only ? { peerExchange: false, peerCache: false as const } : {}) }
+  client = await createLightPushClient(options)
   Object.assign(window, { lightPushClient: client })
 
   client.addEventListener('peer:score', (e) => { changed.add(e.detail.peer); renderPeers() })
