@@ -114,6 +114,9 @@ class WakuMetadataService extends TypedEventEmitter<WakuMetadataEvents> implemen
 
   private onIdentify (evt: CustomEvent<IdentifyResult>): void {
     if (!evt.detail.protocols.includes(METADATA_PROTOCOL)) return
+    // Not over a relayed (limited) connection: the query would open a second, direct connection back to a
+    // browser peer still in its own WebRTC handshake, and both can time out. Service nodes are reached directly.
+    if (evt.detail.connection?.limits != null) return
     const peer = evt.detail.peerId
     this.query(peer).then((metadata) => { this.learn(peer, metadata) }, () => {
       // A peer that does not answer keeps its connection: it may be a plain libp2p client.
