@@ -1,23 +1,17 @@
 // Warm light push latency on loopback next to a bare libp2p length-prefixed echo, measured in one run,
-// interleaved so both see the same machine noise. Usage: npm run build && node bench/latency.mjs [iterations]
+// interleaved so both see the same machine noise. The local network runs in a process of its own (as a real
+// service node is another machine); the echo is served by the same service node over the same connection.
+// Usage: npm run build:node && node bench/latency.mjs [iterations]
 import { lpStream } from '@libp2p/utils'
-import { createDevnet } from '../dist/node/index.js'
 import { createLightPushClient, prepareMessage, encodeRequest } from '../dist/index.node.js'
-import { stats, table, ms } from './lib.mjs'
+import { stats, table, ms, spawnDevnet } from './lib.mjs'
 
 const N = Number(process.argv[2] ?? 500)
 const WARMUP = 100
 const ECHO = '/bench/echo/1.0.0'
 
-const net = await createDevnet({ relays: 2, services: [{ relayPeers: 2 }] })
-// The echo is served by the same service node, over the same connection: only the protocol work differs.
-const echo = net.services[0].node.libp2p
-await echo.handle(ECHO, async (stream) => {
-  const lp = lpStream(stream)
-  await lp.write(await lp.read())
-  await stream.close()
-})
-const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+const net = await spawnDevnet({ relays: 2, services: [{ relayPeers: 2 }] })
+const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerExchange: false, peerCache: false })
 await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
 
 const payload = new TextEncoder().encode('x'.repeat(100))
@@ -26,7 +20,7 @@ const contentTopic = '/bench/1/latency/proto'
 const frame = encodeRequest({ requestId: '0'.repeat(32), message: prepareMessage({ contentTopic, payload }).bytes })
 
 async function echoOnce () {
-  const stream = await client.libp2p.dialProtocol(echo.peerId, ECHO)
+  const stream = await client.libp2p.dialProtocol(client.libp2p.getConnections().find((c) => c.remotePeer.toString() === net.echoPeer).remotePeer, ECHO)
   const lp = lpStream(stream)
   await lp.write(frame)
   await lp.read()

@@ -18,3 +18,25 @@ export function table (headers, rows) {
 }
 
 export const ms = (v) => Number.isFinite(v) ? v.toFixed(2) : '-'
+
+/**
+ * Starts bench/devnet-process.mjs with `options` for createDevnet and resolves once it listens:
+ * { bootstrap, echoPeer, heap(): Promise<{ heapUsed, requests }>, stop() }.
+ */
+export async function spawnDevnet (options) {
+  const { spawn } = await import('node:child_process')
+  const { createInterface } = await import('node:readline')
+  const child = spawn(process.execPath, ['--expose-gc', new URL('./devnet-process.mjs', import.meta.url).pathname, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout })
+  const next = () => new Promise((resolve, reject) => {
+    lines.once('line', (l) => { resolve(JSON.parse(l)) })
+    child.once('exit', (code) => { reject(new Error(`devnet process exited with ${code}`)) })
+  })
+  const first = await next()
+  return {
+    bootstrap: first.bootstrap,
+    echoPeer: first.echoPeer,
+    heap: async () => { child.stdin.write('heap\n'); return await next() },
+    stop: async () => { const exited = new Promise((resolve) => child.once('exit', resolve)); child.kill('SIGINT'); await exited }
+  }
+}
