@@ -39,7 +39,9 @@ export async function createNodeLibp2p (options: NodeLibp2pOptions = {}): Promis
     addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0/ws'] },
     transports: [webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux(), mplex()],
+    // @libp2p/mplex 12 drops a connection whose remote opens more than `disconnectThreshold` (default 5) streams
+    // in a second, however few are open: a js-waku node opens more than that as it connects.
+    streamMuxers: [yamux(), mplex({ disconnectThreshold: 100 })],
     // libp2p refuses a 6th connection per second from one host by default; on a devnet every peer is 127.0.0.1.
     connectionManager: { maxConnections: 1000, inboundConnectionThreshold: 200, maxIncomingPendingConnections: 100 },
     services: {

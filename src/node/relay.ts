@@ -8,7 +8,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE } from '../message/create.js'
  * message id = sha256 of the serialized WakuMessage, floodPublish on, nwaku's mesh degrees.
  */
 export function wakuRelay (init: Partial<GossipsubOpts> = {}): ReturnType<typeof gossipsub> {
-  return gossipsub({
+  const factory = gossipsub({
     protocols: [RELAY_PROTOCOL],
     globalSignaturePolicy: StrictNoSign,
     msgIdFn: (message) => sha256(message.data),
@@ -26,6 +26,13 @@ export function wakuRelay (init: Partial<GossipsubOpts> = {}): ReturnType<typeof
     maxInboundDataLength: DEFAULT_MAX_MESSAGE_SIZE + 64 * 1024,
     ...init
   })
+  // @libp2p/gossipsub 17.1.1 takes a `protocols` option but registers /meshsub/1.x regardless: set the list on
+  // the instance before start() registers its handlers, as js-waku does with `multicodecs`.
+  return (components) => {
+    const relay = factory(components)
+    relay.protocols = [...(init.protocols ?? [RELAY_PROTOCOL])]
+    return relay
+  }
 }
 
 export type { GossipSub }

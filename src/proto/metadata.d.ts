@@ -26,6 +26,9 @@ export namespace waku {
         /** WakuMetadataRequest clusterId. */
         clusterId?: (number|null);
 
+        /** WakuMetadataRequest shardsDeprecated. */
+        shardsDeprecated: number[];
+
         /** WakuMetadataRequest shards. */
         shards: number[];
 
@@ -55,6 +58,9 @@ export namespace waku {
 
             /** WakuMetadataRequest clusterId */
             clusterId?: (number|null);
+
+            /** WakuMetadataRequest shardsDeprecated */
+            shardsDeprecated?: (number[]|null);
 
             /** WakuMetadataRequest shards */
             shards?: (number[]|null);
@@ -89,6 +95,9 @@ export namespace waku {
         /** WakuMetadataResponse clusterId. */
         clusterId?: (number|null);
 
+        /** WakuMetadataResponse shardsDeprecated. */
+        shardsDeprecated: number[];
+
         /** WakuMetadataResponse shards. */
         shards: number[];
 
@@ -118,6 +127,9 @@ export namespace waku {
 
             /** WakuMetadataResponse clusterId */
             clusterId?: (number|null);
+
+            /** WakuMetadataResponse shardsDeprecated */
+            shardsDeprecated?: (number[]|null);
 
             /** WakuMetadataResponse shards */
             shards?: (number[]|null);

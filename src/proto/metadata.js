@@ -14,6 +14,7 @@ export const waku = $root.waku = (() => {
     waku.WakuMetadataRequest = (function() {
 
         const WakuMetadataRequest = function (properties) {
+            this.shardsDeprecated = [];
             this.shards = [];
             if (properties)
                 for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -22,6 +23,7 @@ export const waku = $root.waku = (() => {
         };
 
         WakuMetadataRequest.prototype.clusterId = null;
+        WakuMetadataRequest.prototype.shardsDeprecated = $util.emptyArray;
         WakuMetadataRequest.prototype.shards = $util.emptyArray;
 
         let $oneOfFields;
@@ -41,6 +43,9 @@ export const waku = $root.waku = (() => {
                 throw $Error("max depth exceeded");
             if (message.clusterId != null && $Object.hasOwnProperty.call(message, "clusterId"))
                 writer.uint32(8).uint32(message.clusterId);
+            if (message.shardsDeprecated != null && message.shardsDeprecated.length)
+                for (let i = 0; i < message.shardsDeprecated.length; ++i)
+                    writer.uint32(16).uint32(message.shardsDeprecated[i]);
             if (message.shards != null && message.shards.length)
                 writer.uint32(26).uint32s(message.shards);
             if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -83,6 +88,20 @@ export const waku = $root.waku = (() => {
                         message._clusterId = "clusterId";
                         continue;
                     }
+                case 2: {
+                        if (wireType === 2) {
+                            if (!(message.shardsDeprecated && message.shardsDeprecated.length))
+                                message.shardsDeprecated = [];
+                            reader.uint32s(message.shardsDeprecated);
+                            continue;
+                        }
+                        if (wireType !== 0)
+                            break;
+                        if (!(message.shardsDeprecated && message.shardsDeprecated.length))
+                            message.shardsDeprecated = [];
+                        message.shardsDeprecated.push(reader.uint32());
+                        continue;
+                    }
                 case 3: {
                         if (wireType === 2) {
                             if (!(message.shards && message.shards.length))
@@ -120,6 +139,7 @@ export const waku = $root.waku = (() => {
     waku.WakuMetadataResponse = (function() {
 
         const WakuMetadataResponse = function (properties) {
+            this.shardsDeprecated = [];
             this.shards = [];
             if (properties)
                 for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -128,6 +148,7 @@ export const waku = $root.waku = (() => {
         };
 
         WakuMetadataResponse.prototype.clusterId = null;
+        WakuMetadataResponse.prototype.shardsDeprecated = $util.emptyArray;
         WakuMetadataResponse.prototype.shards = $util.emptyArray;
 
         let $oneOfFields;
@@ -147,6 +168,9 @@ export const waku = $root.waku = (() => {
                 throw $Error("max depth exceeded");
             if (message.clusterId != null && $Object.hasOwnProperty.call(message, "clusterId"))
                 writer.uint32(8).uint32(message.clusterId);
+            if (message.shardsDeprecated != null && message.shardsDeprecated.length)
+                for (let i = 0; i < message.shardsDeprecated.length; ++i)
+                    writer.uint32(16).uint32(message.shardsDeprecated[i]);
             if (message.shards != null && message.shards.length)
                 writer.uint32(26).uint32s(message.shards);
             if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -187,6 +211,20 @@ export const waku = $root.waku = (() => {
                             break;
                         message.clusterId = reader.uint32();
                         message._clusterId = "clusterId";
+                        continue;
+                    }
+                case 2: {
+                        if (wireType === 2) {
+                            if (!(message.shardsDeprecated && message.shardsDeprecated.length))
+                                message.shardsDeprecated = [];
+                            reader.uint32s(message.shardsDeprecated);
+                            continue;
+                        }
+                        if (wireType !== 0)
+                            break;
+                        if (!(message.shardsDeprecated && message.shardsDeprecated.length))
+                            message.shardsDeprecated = [];
+                        message.shardsDeprecated.push(reader.uint32());
                         continue;
                     }
                 case 3: {

@@ -80,10 +80,8 @@ class WakuMetadataService extends TypedEventEmitter<WakuMetadataEvents> implemen
       stream = await this.components.connectionManager.openStream(peer, METADATA_PROTOCOL, { signal })
       const lp = lpStream(stream, { maxDataLength: MAX_METADATA_SIZE })
       await lp.write(this.encodeOwn(), { signal })
-      const res = waku.WakuMetadataResponse.decode((await lp.read({ signal })).subarray())
+      const metadata = toPeerMetadata(waku.WakuMetadataResponse.decode((await lp.read({ signal })).subarray()))
       await stream.close({ signal })
-      const metadata: PeerMetadata = { shards: res.shards ?? [] }
-      if (res.clusterId != null) metadata.clusterId = res.clusterId
       this.known.set(peer.toString(), metadata)
       return metadata
     } catch (err) {
@@ -93,7 +91,11 @@ class WakuMetadataService extends TypedEventEmitter<WakuMetadataEvents> implemen
   }
 
   private encodeOwn (): Uint8Array {
-    return waku.WakuMetadataRequest.encode({ clusterId: this.init.clusterId, shards: this.init.shards }).finish()
+    return waku.WakuMetadataRequest.encode(this.own()).finish()
+  }
+
+  private own (): waku.WakuMetadataRequest.$Properties {
+    return { clusterId: this.init.clusterId, shards: this.init.shards, shardsDeprecated: this.init.shards }
   }
 
   /** Answers with our cluster and shards; what the peer told us of its own is kept too. */
@@ -101,11 +103,9 @@ class WakuMetadataService extends TypedEventEmitter<WakuMetadataEvents> implemen
     const signal = AbortSignal.timeout(this.timeoutMs)
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_METADATA_SIZE })
-      const req = waku.WakuMetadataRequest.decode((await lp.read({ signal })).subarray())
-      await lp.write(waku.WakuMetadataResponse.encode({ clusterId: this.init.clusterId, shards: this.init.shards }).finish(), { signal })
+      const metadata = toPeerMetadata(waku.WakuMetadataRequest.decode((await lp.read({ signal })).subarray()))
+      await lp.write(waku.WakuMetadataResponse.encode(this.own()).finish(), { signal })
       await stream.close({ signal })
-      const metadata: PeerMetadata = { shards: req.shards ?? [] }
-      if (req.clusterId != null) metadata.clusterId = req.clusterId
       this.learn(connection.remotePeer, metadata)
     } catch (err) {
       stream.abort(err as Error)
@@ -141,6 +141,13 @@ class WakuMetadataService extends TypedEventEmitter<WakuMetadataEvents> implemen
       this.components.connectionManager.closeConnections(peer).catch(() => {})
     }
   }
+}
+
+function toPeerMetadata (m: { clusterId?: number | null, shards?: number[] | null, shardsDeprecated?: number[] | null }): PeerMetadata {
+  const shards = m.shards != null && m.shards.length > 0 ? m.shards : (m.shardsDeprecated ?? [])
+  const metadata: PeerMetadata = { shards: [...shards] }
+  if (m.clusterId != null) metadata.clusterId = m.clusterId
+  return metadata
 }
 
 /** The Waku metadata protocol as a libp2p service: answers, asks every identified peer, drops other clusters. */

@@ -182,7 +182,8 @@ describe('the sender on a mixed devnet', () => {
     for (let i = 1; i < 10; i++) {
       const res = await client.push({ contentTopic: topic, payload: text(`m${i}`) })
       expect(res).toMatchObject({ peer: id(3), relayPeerCount: 4 })
-      expect(res.attempts).toHaveLength(1)
+      // Straight to it (a hedge may add a second attempt when this machine is slow, never before it).
+      expect(res.attempts[0]).toMatchObject({ peer: id(3), verdict: 'delivered' })
     }
   })
 
