@@ -3,6 +3,11 @@
 // address, and a message goes over the resulting direct (not relayed) connection.
 import { test, expect, settledState } from './fixtures.js'
 
+// A WebRTC handshake through a relay on a loaded 2-core machine now and then stalls until the dial times out
+// (seen once in several CI runs; 40 of 40 alone): a second try, on fresh pages, is allowed. A real break
+// fails every try.
+test.describe.configure({ retries: 2 })
+
 test('two browsers connect directly over WebRTC through a circuit relay and exchange a message', async ({ browser, baseURL }) => {
   const contexts = await Promise.all([browser.newContext({ baseURL }), browser.newContext({ baseURL })])
   try {
