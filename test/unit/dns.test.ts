@@ -6,7 +6,8 @@ import { encodeEnr, type Enr } from '../../src/discovery/enr.js'
 import {
   decodeEnrTreeEntry, decodeEnrTreeRoot, enrTreeHash, joinTxtData, parseEnrTreeRoot, parseEnrTreeUrl, verifyEnrTreeRoot
 } from '../../src/discovery/enr-tree.js'
-import { dnsDiscovery, resolveEnrTree, type DohFetch, type ResolveEnrTreeOptions } from '../../src/discovery/dns.js'
+import { dnsDiscovery } from '../../src/discovery/dns.js'
+import { resolveEnrTree, type DohFetch, type ResolveEnrTreeOptions } from '../../src/discovery/tree-walk.js'
 import { isLightPushError, type LightPushError } from '../../src/errors.js'
 import { buildEnrTree, dohAnswer, quoteTxt, recordHash, signRoot, treeUrl } from '../integration/doh-server.js'
 import type { PeerInfo } from '@libp2p/interface'
