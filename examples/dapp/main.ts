@@ -236,11 +236,17 @@ async function main (): Promise<void> {
     const wait = el('div', { className: 'wait', title: detail.reason }, detail.delayMs > 0 ? `wait ${Math.round(detail.delayMs)} ms` : 'next')
     views.get(detail.messageHash)?.timeline.append(wait)
   })
-  const onPeers = (): void => { renderPeers(); renderNodes() }
+  // A service peer is offered only once identify and Waku metadata are done, a moment after 'peer:identify':
+  // the periodic refresh picks that up too.
+  const onPeers = (): void => {
+    renderPeers()
+    renderNodes()
+    if (status.dataset.state === 'ready') status.textContent = `connected to ${client?.peers().length ?? 0} service peer(s)`
+  }
   client.libp2p.addEventListener('peer:connect', onPeers)
   client.libp2p.addEventListener('peer:disconnect', onPeers)
   client.libp2p.addEventListener('peer:identify', onPeers)
-  setInterval(renderPeers, 1000)
+  setInterval(onPeers, 1000)
 
   if (start.length > 0) await client.waitForServicePeers({ count: 1, signal: AbortSignal.timeout(15_000) })
   onPeers()
