@@ -63,20 +63,21 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   private readonly slots: PeerSlots
   private readonly upkeep: ConnectionUpkeep
   private readonly peerWaiters = new Set<() => void>()
+  /** Light push peers that speak Waku metadata and have not said their cluster yet. */
+  private readonly awaitingMetadata = new Map<string, PeerId>()
+  private readonly clusterId: number
   private topologyId?: string
 
   constructor (private readonly components: LightPushComponents, private readonly init: LightPushInit = {}) {
     super()
+    this.clusterId = (init.sharding ?? THE_WAKU_NETWORK).clusterId
     this.selector = new Selector(init.selector)
     this.slots = new PeerSlots(init.maxInFlightPerPeer ?? 32)
     resolvePolicy(init.push)
     this.upkeep = new ConnectionUpkeep({
       servicePeerCount: () => this.servicePeerIds.size,
       isConnected: (peer) => components.connectionManager.getConnections(peer).length > 0,
-      shouldDial: (peer) => {
-        const clusterId = components.metadata?.peerMetadata(peer)?.clusterId
-        return clusterId === undefined || clusterId === (init.sharding ?? THE_WAKU_NETWORK).clusterId
-      },
+      shouldDial: (peer) => this.inOurCluster(peer),
       dial: async (peer, addrs, signal) => {
         if (addrs.length > 0) await components.peerStore.merge(peer, { multiaddrs: addrs })
         await components.connectionManager.openConnection(peer, { signal })
@@ -87,11 +88,14 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
     this.onMetadata = this.onMetadata.bind(this)
   }
 
-  private readonly awaitingMetadata = new Map<string, PeerId>()
+  /** False once a peer's Waku metadata names another cluster. */
+  private inOurCluster (peer: PeerId | string): boolean {
+    const clusterId = this.components.metadata?.peerMetadata(peer)?.clusterId
+    return clusterId === undefined || clusterId === this.clusterId
+  }
 
   private addServicePeer (peer: PeerId): void {
-    const clusterId = this.components.metadata?.peerMetadata(peer)?.clusterId
-    if (clusterId !== undefined && clusterId !== (this.init.sharding ?? THE_WAKU_NETWORK).clusterId) return
+    if (!this.inOurCluster(peer)) return
     this.servicePeerIds.set(peer.toString(), peer)
     this.peersChanged()
   }
@@ -117,7 +121,9 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
       onConnect: async (peer) => {
         // A peer that speaks Waku metadata is offered only once it has said its cluster and shards.
         const metadata = this.components.metadata
-        if (metadata != null && metadata.peerMetadata(peer) == null && await this.speaks(peer, METADATA_PROTOCOL)) {
+        if (metadata != null && metadata.peerMetadata(peer) == null && await this.speaks(peer, METADATA_PROTOCOL) &&
+          metadata.peerMetadata(peer) == null) {
+          // (Checked again after the await: the answer may have come in meanwhile, its event already gone.)
           this.awaitingMetadata.set(peer.toString(), peer)
           return
         }
