@@ -1,26 +1,40 @@
 // 1,000 pushes on a devnet where half the service peers are faulty (mixed profiles), next to a fault-free
-// devnet, in one run. Usage: npm run build && node bench/faults.mjs [pushes] [concurrency]
-import { createDevnet, FAULT_PROFILES } from '../dist/node/index.js'
+// devnet, in one run. Each devnet runs in a process of its own. bench/all.mjs imports the parts below and runs
+// @waku/sdk on the same faulty devnet. Usage: npm run build:node && node bench/faults.mjs [pushes] [concurrency]
+import { FAULT_PROFILES } from '../dist/node/index.js'
 import { createLightPushClient } from '../dist/index.node.js'
-import { stats, table, ms } from './lib.mjs'
+import { isMain, stats, table, ms, spawnDevnet } from './lib.mjs'
 
-const PUSHES = Number(process.argv[2] ?? 1000)
-const CONCURRENCY = Number(process.argv[3] ?? 16)
-const GOOD = FAULT_PROFILES.length
+export const GOOD = FAULT_PROFILES.length
+/** Faulty nodes first, interleaved with good ones: a client meets them before it has learned anything. */
+export const FAULTY_DEVNET = { relays: 4, services: FAULT_PROFILES.flatMap((fault) => [{ fault, slowMs: 500 }, {}]) }
+export const CLEAN_DEVNET = { relays: 4, services: Array.from({ length: GOOD * 2 }, () => ({})) }
+export const FAULTY_LABEL = `${GOOD} good + ${FAULT_PROFILES.length} faulty (${FAULT_PROFILES.join(', ')})`
+export const CONTENT_TOPIC = '/bench/1/faults/proto'
 
-async function run (label, services) {
-  const net = await createDevnet({ relays: 4, services })
-  const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, targetServicePeers: services.length })
-  await client.waitForServicePeers({ count: services.length, signal: AbortSignal.timeout(20_000) })
+/** A client connected to every service node of `net`. */
+export async function faultClient (net) {
+  const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, targetServicePeers: net.bootstrap.length })
+  try {
+    await client.waitForServicePeers({ count: net.bootstrap.length, signal: AbortSignal.timeout(20_000) })
+  } catch (err) {
+    await client.stop()
+    throw err
+  }
+  return client
+}
+
+/** `pushes` pushes, `concurrency` in flight: { pushes, delivered, attempts, latencies, wall }. Payloads: `<prefix> <i>`. */
+export async function pushMany (client, { pushes, concurrency = 16, from = 0, prefix = 'push' }) {
   const latencies = []
   let delivered = 0, attempts = 0, next = 0
   const started = performance.now()
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < PUSHES) {
-      const i = next++
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < pushes) {
+      const i = from + next++
       const t = performance.now()
       try {
-        const res = await client.push({ contentTopic: '/bench/1/faults/proto', payload: new TextEncoder().encode(`push ${i}`) })
+        const res = await client.push({ contentTopic: CONTENT_TOPIC, payload: new TextEncoder().encode(`${prefix} ${i}`) })
         delivered++
         attempts += res.attempts.length
       } catch (err) {
@@ -29,19 +43,41 @@ async function run (label, services) {
       latencies.push(performance.now() - t)
     }
   }))
-  const wall = performance.now() - started
-  await client.stop()
-  await net.stop()
-  return { label, delivered, attempts, wall, ...stats(latencies) }
+  return { pushes, delivered, attempts, latencies, wall: performance.now() - started }
 }
 
-const faulty = await run(`${GOOD} good + ${FAULT_PROFILES.length} faulty (${FAULT_PROFILES.join(', ')})`,
-  // Faulty nodes first, interleaved with good ones: the client meets them before it has learned anything.
-  FAULT_PROFILES.flatMap((fault) => [{ fault, slowMs: 500 }, {}]))
-const clean = await run(`${GOOD * 2} good, no faults`, Array.from({ length: GOOD * 2 }, () => ({})))
+/** Sums results of pushMany (or of @waku/sdk batches) into one. */
+export function merge (results) {
+  return results.reduce((a, r) => ({
+    pushes: a.pushes + r.pushes,
+    delivered: a.delivered + r.delivered,
+    attempts: a.attempts + (r.attempts ?? 0),
+    latencies: [...a.latencies, ...r.latencies],
+    wall: a.wall + r.wall
+  }), { pushes: 0, delivered: 0, attempts: 0, latencies: [], wall: 0 })
+}
 
-console.log(`${PUSHES} pushes, ${CONCURRENCY} in flight, ${new Date().toISOString()}\n`)
-console.log(table(['devnet', 'delivered %', 'attempts/push', 'p50 ms', 'p99 ms', 'wall s'], [faulty, clean].map((r) => [
-  r.label, (100 * r.delivered / PUSHES).toFixed(1), (r.attempts / PUSHES).toFixed(3), ms(r.p50), ms(r.p99), (r.wall / 1000).toFixed(1)
-])))
-console.log(`\np99 ratio faulty/clean: ${(faulty.p99 / clean.p99).toFixed(2)}x (target <= 3x); delivered target 100%`)
+export async function run (label, devnet, { pushes, concurrency }) {
+  const net = await spawnDevnet(devnet)
+  let client
+  try {
+    client = await faultClient(net)
+    return { label, ...(await pushMany(client, { pushes, concurrency })) }
+  } finally {
+    await client?.stop()
+    await net.stop()
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const PUSHES = Number(process.argv[2] ?? 1000)
+  const CONCURRENCY = Number(process.argv[3] ?? 16)
+  const faulty = await run(FAULTY_LABEL, FAULTY_DEVNET, { pushes: PUSHES, concurrency: CONCURRENCY })
+  const clean = await run(`${GOOD * 2} good, no faults`, CLEAN_DEVNET, { pushes: PUSHES, concurrency: CONCURRENCY })
+  console.log(`${PUSHES} pushes, ${CONCURRENCY} in flight, ${new Date().toISOString()}\n`)
+  console.log(table(['devnet', 'delivered %', 'attempts/push', 'p50 ms', 'p99 ms', 'wall s'], [faulty, clean].map((r) => {
+    const s = stats(r.latencies)
+    return [r.label, (100 * r.delivered / r.pushes).toFixed(1), (r.attempts / r.pushes).toFixed(3), ms(s.p50), ms(s.p99), (r.wall / 1000).toFixed(1)]
+  })))
+  console.log(`\np99 ratio faulty/clean: ${(stats(faulty.latencies).p99 / stats(clean.latencies).p99).toFixed(2)}x (target <= 3x); delivered target 100%`)
+}

@@ -1,9 +1,10 @@
 // Bundle-size measurement shared by bench/size.mjs (`npm run bench:size`) and test/build/*.test.ts: bundles a
 // small entry module with Vite (Rolldown) the way an app's bundler would for a browser, minifies it, and reports
 // its size minified and minified+gzipped, with the modules that made it into the bundle.
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { builtinModules } from 'node:module'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { build } from 'vite'
@@ -54,11 +55,37 @@ export function noNodeBuiltins () {
     name: 'waku-lightpush:no-node-builtins',
     enforce: 'pre',
     resolveId (source, importer) {
-      if (NODE_BUILTINS.has(source) || source.startsWith('node:')) {
+      if ((NODE_BUILTINS.has(source) || source.startsWith('node:')) && !browserMapped(source, importer)) {
         this.error(`Node.js built-in "${source}" is reachable from the browser entry (imported by ${importer ?? 'the entry'})`)
       }
       return null
     }
+  }
+}
+
+/**
+ * True when the importer's package maps `source` away for browsers in its package.json (`"browser": { "crypto":
+ * false }`, as @noble/secp256k1 1.x does): Vite's resolver, which runs after this plugin, then gives an empty
+ * module, and nothing breaks at run time.
+ */
+function browserMapped (source, importer) {
+  if (importer == null) return false
+  let dir = dirname(importer)
+  for (;;) {
+    const pkg = join(dir, 'package.json')
+    if (existsSync(pkg)) {
+      const data = JSON.parse(readFileSync(pkg, 'utf8'))
+      const browser = data.browser
+      if (browser != null && typeof browser === 'object') {
+        const bare = source.replace(/^node:/, '')
+        return [source, bare, `node:${bare}`].some((k) => k in browser)
+      }
+      // A nested package.json ({ "type": "module" } in dist/esm) is not the package's own: keep looking.
+      if (data.name != null) return false
+    }
+    const up = dirname(dir)
+    if (up === dir) return false
+    dir = up
   }
 }
 
