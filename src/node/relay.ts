@@ -24,7 +24,10 @@ export function wakuRelay (init: Partial<GossipsubOpts> = {}): ReturnType<typeof
     heartbeatInterval: 1000,
     seenTTL: 2 * 60_000,
     maxInboundDataLength: DEFAULT_MAX_MESSAGE_SIZE + 64 * 1024,
-    ...init
+    ...init,
+    // gossipsub's IP colocation penalty treats many peers on one address as one attacker: on a local network
+    // every node is 127.0.0.1, and with 12 or more of them the relays silently ignored the service nodes.
+    scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']), ...init.scoreParams }
   })
   // @libp2p/gossipsub 17.1.1 takes a `protocols` option but registers /meshsub/1.x regardless: set the list on
   // the instance before start() registers its handlers, as js-waku does with `multicodecs`.
