@@ -5,8 +5,6 @@ import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { bootstrap as bootstrapDiscovery } from '@libp2p/bootstrap'
-import { webRTC, type WebRTCTransportInit } from '@libp2p/webrtc'
-import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
 import { lightPush, type LightPush, type LightPushInit } from './service.js'
 import { wakuMetadata } from './protocol/metadata.js'
 import { allShards, type ShardingOptions } from './message/sharding.js'
@@ -129,30 +127,5 @@ export async function createLightPushClient (options: LightPushClientOptions = {
     addEventListener: service.addEventListener.bind(service),
     removeEventListener: service.removeEventListener.bind(service),
     stop: async () => { await libp2p.stop() }
-  }
-}
-
-export interface WebRTCOptions {
-  /** Options of `@libp2p/webrtc`'s `webRTC()` transport (ICE servers, data channel limits). */
-  webRTC?: WebRTCTransportInit
-  /** Options of `@libp2p/circuit-relay-v2`'s `circuitRelayTransport()` (reservation limits). */
-  circuitRelay?: CircuitRelayTransportInit
-  /** Take a reservation on a circuit relay and accept WebRTC through it, so other browsers can dial in. Default true. */
-  listen?: boolean
-}
-
-/**
- * Opt-in WebRTC, browser to browser through a circuit relay, as libp2p does it: the relay carries only the
- * SDP handshake, then the browsers talk directly. Spread the result into the client's options:
- *
- * ```ts
- * const client = await createLightPushClient({ bootstrap, ...withWebRTC() })
- * ```
- * Apps that do not call it do not bundle `@libp2p/webrtc` or `@libp2p/circuit-relay-v2`.
- */
-export function withWebRTC (options: WebRTCOptions = {}): Required<Pick<LightPushClientOptions, 'transports' | 'listen'>> {
-  return {
-    transports: [webRTC(options.webRTC), circuitRelayTransport(options.circuitRelay)],
-    listen: options.listen === false ? [] : ['/p2p-circuit', '/webrtc']
   }
 }

@@ -16,13 +16,17 @@ const built = (path: string): string => {
 }
 
 describe('the npm package', () => {
-  it('exports "." (types, node, default) and "./node" from the tsc output, side-effect free', () => {
+  it('exports "." (node with its own types, types, default), "./node" and "./webrtc" from the tsc output, side-effect free', () => {
     expect(pkg.type).toBe('module')
     expect(pkg.sideEffects).toBe(false)
-    expect(Object.keys(pkg.exports['.'])).toEqual(['types', 'node', 'default'])
-    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', node: './dist/index.node.js', default: './dist/index.js' })
+    // "node" first: TypeScript and Node.js take the first matching condition, and the Node.js entry has no WebRTC.
+    expect(Object.keys(pkg.exports['.'])).toEqual(['node', 'types', 'default'])
+    expect(pkg.exports['.']).toEqual({ node: { types: './dist/index.node.d.ts', default: './dist/index.node.js' }, types: './dist/index.d.ts', default: './dist/index.js' })
     expect(pkg.exports['./node']).toMatchObject({ types: './dist/node/index.d.ts', node: './dist/node/index.js' })
-    for (const target of [...Object.values(pkg.exports['.']), ...Object.values(pkg.exports['./node'])] as string[]) built(target)
+    expect(pkg.exports['./webrtc']).toEqual({ types: './dist/webrtc.d.ts', default: './dist/webrtc.js' })
+    const targets = [pkg.exports['.'], pkg.exports['./node'], pkg.exports['./webrtc']].flatMap((e) => Object.values(e))
+      .flatMap((t) => typeof t === 'string' ? [t] : Object.values(t as Record<string, string>))
+    for (const target of targets) built(target)
     expect(pkg.files).toContain('dist')
   })
 
