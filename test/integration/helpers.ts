@@ -35,3 +35,8 @@ export async function rawExchange (peer: WakuNodeLibp2p, address: string, bytes:
 export function message (text: string, contentTopic = '/test/1/chat/proto'): WakuMessage {
   return { payload: new TextEncoder().encode(text), contentTopic, timestamp: 1_760_000_000_123_456_789n }
 }
+
+/** Stops what a test started, in order (the client before the network it talks to); skips what is unset. */
+export async function stopAll (...started: Array<{ stop(): Promise<void> } | undefined>): Promise<void> {
+  for (const s of started) await s?.stop()
+}

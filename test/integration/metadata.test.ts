@@ -1,16 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { stopAll } from './helpers.js'
 import { createDevnet, type Devnet } from '../../src/node/devnet.js'
 import { createLightPushClient, type LightPushClient } from '../../src/client.js'
 import type { LightPushError } from '../../src/errors.js'
 
 let net: Devnet | undefined
 let client: LightPushClient | undefined
-afterEach(async () => {
-  await client?.stop()
-  await net?.stop()
-  client = undefined
-  net = undefined
-})
+afterEach(async () => { await stopAll(client, net); client = undefined; net = undefined })
 
 describe('Waku metadata (66/WAKU2-METADATA)', () => {
   it('client and service node tell each other their cluster and shards', async () => {

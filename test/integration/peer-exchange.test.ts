@@ -1,16 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { stopAll } from './helpers.js'
 import { createDevnet, type Devnet } from '../../src/node/devnet.js'
 import { createLightPushClient, type LightPushClient } from '../../src/client.js'
 import { peerExchange } from '../../src/discovery/peer-exchange.js'
 
 let net: Devnet | undefined
 let client: LightPushClient | undefined
-afterEach(async () => {
-  await client?.stop()
-  await net?.stop()
-  client = undefined
-  net = undefined
-})
+afterEach(async () => { await stopAll(client, net); client = undefined; net = undefined })
 
 describe('peer exchange (34/WAKU2-PEER-EXCHANGE)', () => {
   it('a client given one bootstrap peer finds the others through it and pushes through one it was not given', async () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { stopAll } from './helpers.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createDevnet, type Devnet, type DevnetServiceSpec } from '../../src/node/devnet.js'
 import { createLightPushClient, type LightPushClient, type LightPushClientOptions } from '../../src/client.js'
@@ -9,12 +10,7 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 let net: Devnet | undefined
 let client: LightPushClient | undefined
-afterEach(async () => {
-  await client?.stop()
-  await net?.stop()
-  client = undefined
-  net = undefined
-})
+afterEach(async () => { await stopAll(client, net); client = undefined; net = undefined })
 
 /**
  * A devnet with the given service nodes (4 relays) and a client connected to them one by one, in list order:

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { stopAll } from './helpers.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createDevnet, type Devnet } from '../../src/node/devnet.js'
 import { createLightPushClient, type LightPushClient } from '../../src/client.js'
@@ -6,12 +7,7 @@ import type { LightPushError } from '../../src/errors.js'
 
 let net: Devnet | undefined
 let client: LightPushClient | undefined
-afterEach(async () => {
-  await client?.stop()
-  await net?.stop()
-  client = undefined
-  net = undefined
-})
+afterEach(async () => { await stopAll(client, net); client = undefined; net = undefined })
 
 const topic = '/upkeep/1/test/proto'
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
