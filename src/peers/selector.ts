@@ -91,13 +91,18 @@ export class Selector {
     return ranked.sort(compare)
   }
 
-  /** When the first of `connected` that is cooling down (and may serve the topic) warms up; undefined if none. */
-  nextWarm (pubsubTopic: string, connected: Iterable<string>): number | undefined {
+  /**
+   * When the first of `connected` may serve `pubsubTopic`: now if one already may, when the first cool-down ends
+   * if all are cooling, undefined if none ever will (none connected, or all refused the topic). One clock reading
+   * answers it, so a cool-down ending between a `rank` and this call cannot look like "no peer at all".
+   */
+  usableAt (pubsubTopic: string, connected: Iterable<string>): number | undefined {
+    const now = this.now()
     let first: number | undefined
     for (const peer of connected) {
       const s = this.stats.get(peer)
-      if (s == null || s.refusedTopics.has(pubsubTopic) || s.coolUntil <= this.now()) continue
-      first = Math.min(first ?? Infinity, s.coolUntil)
+      if (s?.refusedTopics.has(pubsubTopic) === true) continue
+      first = Math.min(first ?? Infinity, Math.max(now, s?.coolUntil ?? now))
     }
     return first
   }

@@ -87,9 +87,9 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
         if (started >= policy.maxAttempts) {
           throw new LightPushError('EXHAUSTED', `No service node confirmed the message after ${attempts.length} attempts.`, { metaMessages: summary(attempts, policy), attempts })
         }
-        // Every peer is cooling down after a 429: wait for the first to warm. No usable peer at all: wait for one.
-        const peers = c.servicePeers()
-        const warm = c.selector.nextWarm(pubsubTopic, peers)
+        // Every peer is cooling down after a 429: wait for the first to warm (or go on at once if one just has).
+        // No usable peer at all: wait for one to connect.
+        const warm = c.selector.usableAt(pubsubTopic, c.servicePeers())
         if (warm !== undefined && warm > deadlineAt) {
           throw new LightPushError('EXHAUSTED', 'Every service peer is rate-limiting this client until after the push deadline.', {
             metaMessages: [`The first peer warms up in ${Math.round(warm - c.selector.now())} ms; the deadline is in ${Math.round(deadlineAt - c.selector.now())} ms.`, ...summary(attempts, policy)],

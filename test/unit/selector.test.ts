@@ -71,27 +71,29 @@ describe('Selector', () => {
     record('a', 'rate-limited')
     const coolUntil = clock.t + 1000
     expect(peers(selector.rank(TOPIC, ['a', 'b']))).toEqual(['b'])
-    expect(selector.nextWarm(TOPIC, ['a', 'b'])).toBe(coolUntil)
+    expect(selector.usableAt(TOPIC, ['a'])).toBe(coolUntil)
+    expect(selector.usableAt(TOPIC, ['a', 'b'])).toBe(clock.t)
     clock.t += 999
     expect(peers(selector.rank(TOPIC, ['a', 'b']))).toEqual(['b'])
     clock.t += 1
     expect(peers(selector.rank(TOPIC, ['a', 'b'])).sort()).toEqual(['a', 'b'])
-    expect(selector.nextWarm(TOPIC, ['a', 'b'])).toBeUndefined()
+    expect(selector.usableAt(TOPIC, ['a'])).toBe(clock.t)
   })
 
-  it('nextWarm gives the earliest cool-down end among connected peers only', () => {
+  it('usableAt gives the earliest cool-down end among connected peers only, now for a peer not cooling', () => {
     const { selector, clock, record } = setup()
     record('a', 'rate-limited')
     record('a', 'rate-limited') // 2000 ms
     record('b', 'rate-limited') // 1000 ms
-    expect(selector.nextWarm(TOPIC, ['a', 'b'])).toBe(clock.t + 1000)
-    expect(selector.nextWarm(TOPIC, ['a'])).toBe(clock.t + 2000)
-    expect(selector.nextWarm(TOPIC, ['c'])).toBeUndefined()
+    expect(selector.usableAt(TOPIC, ['a', 'b'])).toBe(clock.t + 1000)
+    expect(selector.usableAt(TOPIC, ['a'])).toBe(clock.t + 2000)
+    expect(selector.usableAt(TOPIC, ['a', 'c'])).toBe(clock.t)
+    expect(selector.usableAt(TOPIC, [])).toBeUndefined()
   })
 
   it('doubles the cool-down on consecutive 429s up to maxCoolMs and resets it after a success', () => {
     const { selector, clock, record } = setup({ baseCoolMs: 1000, maxCoolMs: 5000 })
-    const cooling = (): number => selector.nextWarm(TOPIC, ['a'])! - clock.t
+    const cooling = (): number => selector.usableAt(TOPIC, ['a'])! - clock.t
     const seen: number[] = []
     for (let i = 0; i < 5; i++) {
       record('a', 'rate-limited')
@@ -110,7 +112,7 @@ describe('Selector', () => {
     clock.t += 1000
     record('a', 'failed')
     record('a', 'rate-limited')
-    expect(selector.nextWarm(TOPIC, ['a'])! - clock.t).toBe(2000)
+    expect(selector.usableAt(TOPIC, ['a'])! - clock.t).toBe(2000)
   })
 
   it('refuses only the pubsub topic a peer answered 421 for', () => {
@@ -123,12 +125,12 @@ describe('Selector', () => {
     expect(a.failures).toBe(0)
   })
 
-  it('nextWarm ignores a cooling peer that refused the topic', () => {
+  it('usableAt ignores a cooling peer that refused the topic', () => {
     const { selector, clock, record } = setup()
     record('a', 'wrong-shard', { pubsubTopic: TOPIC })
     record('a', 'rate-limited')
-    expect(selector.nextWarm(TOPIC, ['a'])).toBeUndefined()
-    expect(selector.nextWarm(OTHER, ['a'])).toBe(clock.t + 1000)
+    expect(selector.usableAt(TOPIC, ['a'])).toBeUndefined()
+    expect(selector.usableAt(OTHER, ['a'])).toBe(clock.t + 1000)
   })
 
   it('does not blame the peer for a rejected message', () => {
