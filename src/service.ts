@@ -65,6 +65,13 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   private readonly peerWaiters = new Set<() => void>()
   /** Light push peers that speak Waku metadata and have not said their cluster yet. */
   private readonly awaitingMetadata = new Map<string, PeerId>()
+  /**
+   * Peers dialed as light push candidates (from discovery) and connected, whose identify or metadata has not come
+   * yet. A push with no confirmed peer tries them rather than wait: a cold start then costs a connection and a
+   * request, not also identify's and metadata's round trips. A peer that does not serve light push fails that
+   * attempt (the push goes on elsewhere) and identify then rules it out.
+   */
+  private readonly provisional = new Map<string, PeerId>()
   private readonly clusterId: number
   private topologyId?: string
 
@@ -81,6 +88,7 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
       dial: async (peer, addrs, signal) => {
         if (addrs.length > 0) await components.peerStore.merge(peer, { multiaddrs: addrs })
         await components.connectionManager.openConnection(peer, { signal })
+        this.onDialed(peer)
       }
     }, init)
     this.onDiscovery = this.onDiscovery.bind(this)
@@ -95,9 +103,32 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   }
 
   private addServicePeer (peer: PeerId): void {
+    this.provisional.delete(peer.toString())
     if (!this.inOurCluster(peer)) return
     this.servicePeerIds.set(peer.toString(), peer)
     this.peersChanged()
+  }
+
+  /** A candidate we dialed is connected: offer it provisionally unless identify has already said what it is. */
+  private onDialed (peer: PeerId): void {
+    const key = peer.toString()
+    if (this.servicePeerIds.has(key) || this.awaitingMetadata.has(key) || !this.upkeep.mayTryUnconfirmed(peer)) return
+    if (this.components.connectionManager.getConnections(peer).length === 0) return
+    this.provisional.set(key, peer)
+    this.peersChanged()
+  }
+
+  /** The peers a push on `shard` may use: the confirmed ones, or the provisional ones while none is confirmed. */
+  private usablePeers (shard: Shard): string[] {
+    const confirmed = [...this.servicePeerIds.keys()].filter((peer) => this.mayServe(peer, shard))
+    if (confirmed.length > 0) return confirmed
+    const provisional: string[] = []
+    for (const [key, peer] of this.provisional) {
+      // A provisional peer that went away before identify never reaches the topology's onDisconnect.
+      if (this.components.connectionManager.getConnections(peer).length === 0) this.provisional.delete(key)
+      else if (this.mayServe(key, shard)) provisional.push(key)
+    }
+    return provisional
   }
 
   private onMetadata (evt: CustomEvent<{ peer: PeerId }>): void {
@@ -131,6 +162,7 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
       },
       onDisconnect: (peer) => {
         this.awaitingMetadata.delete(peer.toString())
+        this.provisional.delete(peer.toString())
         this.servicePeerIds.delete(peer.toString())
         this.upkeep.disconnected(peer)
         this.peersChanged()
@@ -164,13 +196,18 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
     return await sendPush({
       selector: this.selector,
       slots: this.slots,
-      servicePeers: () => [...this.servicePeerIds.keys()].filter((peer) => this.mayServe(peer, shard)),
+      servicePeers: () => this.usablePeers(shard),
       peersChanged: async (signal) => { await this.nextPeersChange(signal) },
       request: async (peer, request, signal) => {
-        const id = this.servicePeerIds.get(peer)
+        const id = this.servicePeerIds.get(peer) ?? this.provisional.get(peer)
         if (id == null) throw new LightPushError('STREAM_ERROR', `Peer ${peer} is no longer connected.`)
         return await sendLightPushRequest({
           newStream: async (protocols, opts) => await this.components.connectionManager.openStream(id, protocols, { signal: opts?.signal })
+            .catch((err: unknown) => {
+              // Said by the peer itself: it does not serve light push (an unconfirmed candidate can turn out so).
+              if (err instanceof Error && err.name === 'UnsupportedProtocolError') this.notLightPush(id)
+              throw err
+            })
         }, request, { signal, maxResponseSize: MAX_RESPONSE_SIZE })
       },
       emit: (type, detail) => { this.safeDispatchEvent(type, { detail }) }
@@ -202,7 +239,12 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   }
 
   private onIdentify (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void {
-    if (!evt.detail.protocols.includes(LIGHTPUSH_PROTOCOL)) this.upkeep.markNotService(evt.detail.peerId)
+    if (!evt.detail.protocols.includes(LIGHTPUSH_PROTOCOL)) this.notLightPush(evt.detail.peerId)
+  }
+
+  private notLightPush (peer: PeerId): void {
+    this.provisional.delete(peer.toString())
+    this.upkeep.markNotService(peer)
   }
 
   private peersChanged (): void {

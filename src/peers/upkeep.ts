@@ -72,6 +72,15 @@ export class ConnectionUpkeep {
     this.notService.add(id.toString())
   }
 
+  /**
+   * False for a peer known not to serve light push, and for one that failed a dial or hung up on us soon after
+   * one (another cluster does that): only identify and metadata may vouch for such a peer.
+   */
+  mayTryUnconfirmed (id: PeerId): boolean {
+    const key = id.toString()
+    return !this.notService.has(key) && (this.known.get(key)?.failures ?? 0) === 0
+  }
+
   start (): void {
     if (this.timer != null) return
     this.timer = setInterval(() => { this.tick() }, this.options.intervalMs ?? 1000)

@@ -21,10 +21,11 @@ describe('Waku metadata (66/WAKU2-METADATA)', () => {
       .toEqual({ clusterId: 1, shards: [0, 1, 2, 3, 4, 5, 6, 7] })
   })
 
-  it('a peer of another cluster is disconnected and never offered for a push', async () => {
+  it('a peer of another cluster is disconnected and, once it has said so, never offered for a push', async () => {
     net = await createDevnet({ relays: 1, services: 1, sharding: { clusterId: 2, numShardsInCluster: 8 } })
     client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
     const service = net.services[0].node.libp2p
+    await new Promise((resolve) => { client!.libp2p.addEventListener('peer:disconnect', resolve, { once: true }) })
     await expect.poll(() => service.getConnections(client!.libp2p.peerId).length, { timeout: 5000, interval: 50 }).toBe(0)
     const err = await client.push({ contentTopic: '/meta/1/test/proto', payload: new Uint8Array([1]) }, { timeoutMs: 1000 }).catch((e: LightPushError) => e)
     expect((err as LightPushError).code, JSON.stringify((err as LightPushError).attempts)).toBe('NO_PEERS')
