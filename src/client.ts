@@ -117,7 +117,9 @@ export async function createLightPushClient (options: LightPushClientOptions = {
     }
   }) as unknown as LightPushLibp2p
   const service = libp2p.services.lightPush
-  service.addEventListener('peer:score', (evt) => { if (cache != null) recordScore(cache, evt.detail) })
+  // Set while libp2p was built (TypeScript cannot see the callback's assignment).
+  const known = cache as PeerCache | undefined
+  if (known != null) service.addEventListener('peer:score', (evt) => { recordScore(known, evt.detail) })
   return {
     libp2p,
     lightPush: service,

@@ -210,7 +210,8 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
             })
         }, request, { signal, maxResponseSize: MAX_RESPONSE_SIZE })
       },
-      emit: (type, detail) => { this.safeDispatchEvent(type, { detail }) }
+      // An event nobody listens to is not built: a push would otherwise make three.
+      emit: (type, detail) => { if (this.listenerCount(type) > 0) this.safeDispatchEvent(type, { detail }) }
     }, prepared, policy, options.signal)
   }
 

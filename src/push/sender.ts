@@ -3,6 +3,7 @@ import { encodeRequest, type LightPushResponse } from '../protocol/codec.js'
 import { LIGHTPUSH_PROTOCOL } from '../protocol/constants.js'
 import { classifyStatus, LightPushStatus } from '../protocol/status.js'
 import { backoffDelay, delay } from './delay.js'
+import { linkedSignal, type LinkedSignal } from './signals.js'
 import type { PreparedMessage } from '../message/create.js'
 import type { PeerScore } from '../peers/stats.js'
 import type { Selector } from '../peers/selector.js'
@@ -29,7 +30,7 @@ const HEDGE_UNKNOWN_MS = 1000
 const HEDGE_MIN_MS = 50
 
 /** An attempt in flight; `settled` resolves to the entry itself, so a race tells which one ended. */
-interface Running { peer: string, cancel: AbortController, attempt?: Promise<Attempt | undefined>, settled: Promise<Running> }
+interface Running { peer: string, cancel: LinkedSignal, attempt?: Promise<Attempt | undefined>, settled: Promise<Running> }
 
 /**
  * Pushes a prepared message following DESIGN.md's decision table: the same bytes to the best-ranked peers,
@@ -39,9 +40,11 @@ interface Running { peer: string, cancel: AbortController, attempt?: Promise<Att
  */
 export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal): Promise<PushResult> {
   const { pubsubTopic, hash: messageHash } = prepared
-  const deadline = AbortSignal.timeout(policy.timeoutMs)
   const deadlineAt = c.selector.now() + policy.timeoutMs
-  const signal = callerSignal == null ? deadline : AbortSignal.any([callerSignal, deadline])
+  const push = linkedSignal([callerSignal], policy.timeoutMs)
+  const { signal } = push
+  // One listener for the whole push, raced against whatever the push waits for.
+  const stopped = aborted(signal)
   const attempts: Attempt[] = []
   const running = new Set<Running>()
   const tried = new Set<string>()
@@ -52,10 +55,13 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
   const start = (peer: string): void => {
     started++
     tried.add(peer)
-    const cancel = new AbortController()
+    const cancel = linkedSignal([signal])
     const entry: Running = { peer, cancel, settled: undefined as unknown as Promise<Running> }
-    entry.attempt = runAttempt(c, prepared, policy, peer, attempts, AbortSignal.any([signal, cancel.signal]), () => hedgeDelay(c, policy))
-    entry.settled = entry.attempt.then(() => entry)
+    entry.attempt = runAttempt(c, prepared, policy, peer, attempts, cancel.signal, () => hedgeDelay(c, policy))
+    entry.settled = entry.attempt.then(() => {
+      cancel.dispose()
+      return entry
+    })
     running.add(entry)
   }
   const retry = (peer: string, why: string, delayMs: number): void => {
@@ -103,7 +109,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
       // Wait for an attempt to end, or for the hedge delay: then add an attempt on a fresh peer.
       const canHedge = policy.hedgeAfterMs !== false && started < policy.maxAttempts
       const hedge = canHedge ? timer(hedgeDelay(c, policy)) : undefined
-      const settled = await Promise.race([...[...running].map((r) => r.settled), ...(hedge != null ? [hedge.promise] : []), aborted(signal)])
+      const settled = await Promise.race([...[...running].map((r) => r.settled), ...(hedge != null ? [hedge.promise] : []), stopped])
       hedge?.clear()
       if (settled === HEDGE) {
         const next = pick(c, pubsubTopic, tried, running)
@@ -111,7 +117,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
           retry(next.peer, `hedge: no answer after ${hedge?.ms ?? 0} ms`, 0)
           start(next.peer)
         } else {
-          await Promise.race([...[...running].map((r) => r.settled), aborted(signal)])
+          await Promise.race([...[...running].map((r) => r.settled), stopped])
         }
         continue
       }
@@ -141,6 +147,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
   } finally {
     // Nothing outlives the push: wait for cancelled attempts to record their end.
     await Promise.allSettled([...running].map((r) => r.attempt))
+    push.dispose()
   }
 }
 
@@ -176,12 +183,14 @@ function timer (ms: number): { promise: Promise<typeof HEDGE>, clear: () => void
   return { promise, clear: () => { clearTimeout(t) }, ms: Math.round(ms) }
 }
 
-/** Rejects when `signal` aborts; its listener is removed with the signal, so it leaks nothing. */
+/** Rejects when `signal` aborts (handled, so a push that ends otherwise leaves no unhandled rejection). */
 function aborted (signal: AbortSignal): Promise<never> {
-  return new Promise((_resolve, reject) => {
+  const p = new Promise<never>((_resolve, reject) => {
     if (signal.aborted) reject(signal.reason)
     signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
   })
+  p.catch(() => {})
+  return p
 }
 
 /**
@@ -201,9 +210,9 @@ async function runAttempt (c: SenderComponents, prepared: PreparedMessage, polic
   attempts.push(attempt)
   const started = performance.now()
   const slowAfter = slowAfterMs()
+  const timeout = linkedSignal([signal], policy.attemptTimeoutMs)
   try {
-    const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(policy.attemptTimeoutMs)])
-    const response = await c.request(peer, encodeRequest({ requestId, pubsubTopic: prepared.pubsubTopic, message: prepared.bytes }), attemptSignal)
+    const response = await c.request(peer, encodeRequest({ requestId, pubsubTopic: prepared.pubsubTopic, message: prepared.bytes }), timeout.signal)
     attempt.status = response.statusCode
     if (response.statusDesc != null) attempt.statusDesc = response.statusDesc
     if (response.relayPeerCount != null) attempt.relayPeerCount = response.relayPeerCount
@@ -218,6 +227,7 @@ async function runAttempt (c: SenderComponents, prepared: PreparedMessage, polic
     if (signal.aborted) attempt.error = 'ABORTED'
   } finally {
     attempt.ms = Math.round((performance.now() - started) * 100) / 100
+    timeout.dispose()
     release()
   }
   // Cut short by the push, not by the peer: no verdict, unless it was already slower than the hedge delay.

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { sendPush, type SenderComponents } from '../../src/push/sender.js'
 import { Selector } from '../../src/peers/selector.js'
@@ -43,5 +44,16 @@ describe('sendPush', () => {
       expect(requests()).toBe(2)
       expect(performance.now() - started).toBeLessThan(1000)
     }
+  })
+
+  it('leaves no listener on the caller\'s signal, delivered or failed', async () => {
+    const prepared = prepareMessage({ contentTopic: '/app/1/chat/proto', payload: new Uint8Array([1]) })
+    const caller = new AbortController()
+    const delivered = scripted([200], 100)
+    await sendPush(delivered.components, prepared, resolvePolicy({ timeoutMs: 2000 }), caller.signal)
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0)
+    const rejected = scripted([413], 100)
+    await expect(sendPush(rejected.components, prepared, resolvePolicy({ timeoutMs: 2000 }), caller.signal)).rejects.toMatchObject({ code: 'REJECTED' })
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0)
   })
 })
