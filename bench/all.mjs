@@ -511,7 +511,7 @@ if (results.coldProfile != null) {
   md.push('')
   md.push(table(['modules imported', 'ms'], names.map((k) => [k, f0(I[k])])))
   md.push('')
-  md.push(`The client's own imports without the WebRTC transport load in ${f0(I[names[2]])} ms, next to ${f0(I[names[1]])} ms for the bare baseline's; the entry as shipped takes ${f0(I[names[0]])} ms, because src/client.ts imports \`@libp2p/webrtc\` and \`@libp2p/circuit-relay-v2\` statically for \`withWebRTC()\` (${f0(I[names[3]])} ms on their own): Node.js loads them even when WebRTC is never used (a browser bundler drops them).`)
+  md.push(`The Node.js entry as shipped loads in ${f0(I[names[0]])} ms (${x(I[names[0]] / I[names[1]])} the bare baseline's ${f0(I[names[1]])} ms); it leaves out \`@libp2p/webrtc\` and \`@libp2p/circuit-relay-v2\` (${f0(I[names[3]])} ms on their own), which Node.js apps import from \`waku-lightpush/webrtc\` only when they want WebRTC (browsers get \`withWebRTC()\` from the main entry; their bundler drops it when unused).`)
   md.push('')
   for (const [kind, r] of Object.entries(P.chromium)) {
     const s = r.summary
