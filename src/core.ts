@@ -16,7 +16,7 @@ export { lightPush, type LightPush, type LightPushInit, type LightPushComponents
 export { LightPushError, isLightPushError, type LightPushErrorCode, type LightPushErrorOptions } from './errors.js'
 export * from './message/index.js'
 export * from './protocol/index.js'
-export type { PeerScore } from './peers/stats.js'
+export type { PeerScore, ServicePeer } from './peers/stats.js'
 export type { SelectorOptions } from './peers/selector.js'
 export type { Attempt, PushResult, PushOptions, Backoff } from './push/types.js'
 export type { LightPushEvents, PushAttemptDetail, PushRetryDetail } from './push/events.js'

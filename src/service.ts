@@ -12,7 +12,7 @@ import { PeerSlots } from './push/slots.js'
 import { resolvePolicy } from './push/policy.js'
 import { sendPush } from './push/sender.js'
 import type { LightPushEvents } from './push/events.js'
-import type { PeerScore } from './peers/stats.js'
+import type { ServicePeer } from './peers/stats.js'
 import type { PushOptions, PushResult } from './push/types.js'
 import type { ComponentLogger, Libp2pEvents, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -49,8 +49,12 @@ export interface WaitForServicePeersOptions {
 export interface LightPush extends TypedEventTarget<LightPushEvents> {
   /** Pushes a message; resolves once a service node reports enough relay peers, or throws a LightPushError. */
   push(message: MessageInput, options?: PushOptions): Promise<PushResult>
-  /** Connected light push peers, best first, with the figures behind their score. */
-  peers(): PeerScore[]
+  /**
+   * Connected light push peers with the figures behind their score: the confirmed ones best first, then the
+   * candidates still waiting for identify or metadata (`confirmed: false`), which a push uses only while no
+   * peer is confirmed.
+   */
+  peers(): ServicePeer[]
   /** Resolves once `count` light push peers are connected. */
   waitForServicePeers(options?: WaitForServicePeersOptions): Promise<void>
 }
@@ -223,8 +227,12 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
     return metadata.shards.length === 0 || metadata.shards.includes(shard.shard)
   }
 
-  peers (): PeerScore[] {
-    return this.selector.view(this.servicePeerIds.keys())
+  peers (): ServicePeer[] {
+    const unconfirmed = [...this.provisional].filter(([key, peer]) => !this.servicePeerIds.has(key) && this.components.connectionManager.getConnections(peer).length > 0)
+    return [
+      ...this.selector.view(this.servicePeerIds.keys()).map((s) => ({ ...s, confirmed: true })),
+      ...this.selector.view(unconfirmed.map(([key]) => key)).map((s) => ({ ...s, confirmed: false }))
+    ]
   }
 
   async waitForServicePeers (options: WaitForServicePeersOptions = {}): Promise<void> {

@@ -3,7 +3,7 @@
 // `npm start`); a dapp on The Waku Network would call createLightPushClient() with no bootstrap list.
 import {
   createLightPushClient, isLightPushError, parseContentTopic, prepareMessage,
-  type Attempt, type LightPushClient, type PeerScore, type PushResult
+  type Attempt, type LightPushClient, type ServicePeer, type PushResult
 } from 'waku-lightpush'
 // A dependency of waku-lightpush (libp2p dials Multiaddr objects).
 import { multiaddr } from '@multiformats/multiaddr'
@@ -54,11 +54,11 @@ function initialServices (): DevnetService[] {
 const changed = new Set<string>()
 function renderPeers (): void {
   if (client == null) return
-  const rows = client.peers().map((p: PeerScore, i) => {
+  const rows = client.peers().map((p: ServicePeer, i) => {
     const tr = el('tr', { className: changed.has(p.peer) ? 'flash' : '' },
       el('td', { className: 'num' }, String(i + 1)),
       el('td', { className: 'mono', title: p.peer }, short(p.peer)),
-      el('td', {}, nodeKind(p.peer)),
+      el('td', {}, p.confirmed ? nodeKind(p.peer) : `${nodeKind(p.peer)} (unconfirmed)`),
       el('td', { className: 'num' }, fmt(p.score, 2)),
       el('td', { className: 'num' }, fmt(p.expectedRelayPeers)),
       el('td', { className: 'num' }, `${Math.round(p.successRate * 100)}%`),

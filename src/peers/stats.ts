@@ -33,6 +33,15 @@ export interface PeerScore {
   lastVerdict?: Verdict
 }
 
+/**
+ * A light push peer as `peers()` lists it: its score and figures, and whether identify (and Waku metadata, when
+ * the peer speaks it) have confirmed it. An unconfirmed one is a candidate dialed from discovery, tried while no
+ * peer is confirmed yet.
+ */
+export interface ServicePeer extends PeerScore {
+  confirmed: boolean
+}
+
 export function newPeerStats (peer: string): PeerStats {
   return { peer, successes: 0, failures: 0, coolUntil: 0, coolMs: 0, refusedTopics: new Set() }
 }
