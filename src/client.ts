@@ -109,11 +109,12 @@ export async function createLightPushClient (options: LightPushClientOptions = {
     peerDiscovery: discovery,
     ...(options.allowInsecureLocal === true ? { connectionGater: ALLOW_ALL } : {}),
     services: {
-      identify: identify(),
+      // Run by the light push service instead, so that a cold start's first push does not wait behind it.
+      identify: identify({ runOnConnectionOpen: false }),
       ping: ping(),
       // nwaku hangs up on peers that do not answer metadata: a client must speak it to stay connected.
       metadata: wakuMetadata({ clusterId: sharding.clusterId, shards: allShards(sharding) }),
-      lightPush: lightPush({ ...options, sharding })
+      lightPush: lightPush({ ...options, sharding, identifyConnections: true })
     }
   }) as unknown as LightPushLibp2p
   const service = libp2p.services.lightPush

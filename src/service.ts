@@ -1,20 +1,21 @@
 import { TypedEventEmitter } from 'main-event'
 import { serviceCapabilities } from '@libp2p/interface'
 import { LightPushError } from './errors.js'
-import { prepareMessage, type MessageInput } from './message/create.js'
+import { prepareMessage, type MessageInput, type PreparedMessage } from './message/create.js'
 import { parseShardTopic, THE_WAKU_NETWORK, type Shard, type ShardingOptions } from './message/sharding.js'
 import { METADATA_PROTOCOL, type WakuMetadata } from './protocol/metadata.js'
 import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from './protocol/constants.js'
 import { sendLightPushRequest } from './protocol/request.js'
 import { Selector, type SelectorOptions } from './peers/selector.js'
 import { ConnectionUpkeep, type UpkeepOptions } from './peers/upkeep.js'
+import { IdentifyLater, type IdentifyRunner } from './peers/identify-later.js'
 import { PeerSlots } from './push/slots.js'
-import { resolvePolicy } from './push/policy.js'
+import { resolvePolicy, type PushPolicy } from './push/policy.js'
 import { sendPush } from './push/sender.js'
 import type { LightPushEvents } from './push/events.js'
 import type { ServicePeer } from './peers/stats.js'
 import type { PushOptions, PushResult } from './push/types.js'
-import type { ComponentLogger, Libp2pEvents, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export interface LightPushInit extends UpkeepOptions {
@@ -27,6 +28,13 @@ export interface LightPushInit extends UpkeepOptions {
   /** Defaults for every push (each push may override them). */
   push?: Omit<PushOptions, 'signal' | 'pubsubTopic'>
   selector?: SelectorOptions
+  /**
+   * This service runs identify on new connections, for a node whose identify service does not
+   * (`identify({ runOnConnectionOpen: false })`): at once, or, while a push waits for its first peer, after that
+   * push's attempt on the connection, so identify's work does not delay a cold start's first push. Default false;
+   * `createLightPushClient` turns it on.
+   */
+  identifyConnections?: boolean
 }
 
 export interface LightPushComponents {
@@ -37,6 +45,8 @@ export interface LightPushComponents {
   logger: ComponentLogger
   /** The Waku metadata service, when the node runs one: peers of another cluster or shard are not offered. */
   metadata?: WakuMetadata
+  /** libp2p's identify service; needed with `identifyConnections`. */
+  identify?: IdentifyRunner
 }
 
 export interface WaitForServicePeersOptions {
@@ -78,6 +88,8 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   private readonly provisional = new Map<string, PeerId>()
   private readonly clusterId: number
   private topologyId?: string
+  private readonly identifyLater: IdentifyLater
+  private activePushes = 0
 
   constructor (private readonly components: LightPushComponents, private readonly init: LightPushInit = {}) {
     super()
@@ -95,7 +107,12 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
         this.onDialed(peer)
       }
     }, init)
+    this.identifyLater = new IdentifyLater({
+      identify: () => components.identify,
+      pushWaiting: () => this.activePushes > 0 && this.servicePeerIds.size === 0
+    })
     this.onDiscovery = this.onDiscovery.bind(this)
+    this.onConnectionOpen = this.onConnectionOpen.bind(this)
     this.onIdentify = this.onIdentify.bind(this)
     this.onMetadata = this.onMetadata.bind(this)
   }
@@ -175,11 +192,14 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
     this.components.metadata?.addEventListener('metadata', this.onMetadata)
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
     this.components.events.addEventListener('peer:identify', this.onIdentify)
+    if (this.init.identifyConnections === true) this.components.events.addEventListener('connection:open', this.onConnectionOpen)
     this.upkeep.start()
   }
 
   async stop (): Promise<void> {
     this.upkeep.stop()
+    this.identifyLater.stop()
+    this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.components.metadata?.removeEventListener('metadata', this.onMetadata)
@@ -197,6 +217,16 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
       ...(this.init.maxMessageSize != null ? { maxMessageSize: this.init.maxMessageSize } : {})
     })
     const shard = parseShardTopic(prepared.pubsubTopic)
+    this.activePushes++
+    try {
+      return await this.send(prepared, policy, shard, options.signal)
+    } finally {
+      this.activePushes--
+      if (this.activePushes === 0 || this.servicePeerIds.size > 0) this.identifyLater.releaseAll()
+    }
+  }
+
+  private async send (prepared: PreparedMessage, policy: PushPolicy, shard: Shard, signal: AbortSignal | undefined): Promise<PushResult> {
     return await sendPush({
       selector: this.selector,
       slots: this.slots,
@@ -205,18 +235,22 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
       request: async (peer, request, signal) => {
         const id = this.servicePeerIds.get(peer) ?? this.provisional.get(peer)
         if (id == null) throw new LightPushError('STREAM_ERROR', `Peer ${peer} is no longer connected.`)
-        return await sendLightPushRequest({
-          newStream: async (protocols, opts) => await this.components.connectionManager.openStream(id, protocols, { signal: opts?.signal })
-            .catch((err: unknown) => {
-              // Said by the peer itself: it does not serve light push (an unconfirmed candidate can turn out so).
-              if (err instanceof Error && err.name === 'UnsupportedProtocolError') this.notLightPush(id)
-              throw err
-            })
-        }, request, { signal, maxResponseSize: MAX_RESPONSE_SIZE })
+        try {
+          return await sendLightPushRequest({
+            newStream: async (protocols, opts) => await this.components.connectionManager.openStream(id, protocols, { signal: opts?.signal })
+              .catch((err: unknown) => {
+                // Said by the peer itself: it does not serve light push (an unconfirmed candidate can turn out so).
+                if (err instanceof Error && err.name === 'UnsupportedProtocolError') this.notLightPush(id)
+                throw err
+              })
+          }, request, { signal, maxResponseSize: MAX_RESPONSE_SIZE })
+        } finally {
+          this.identifyLater.release(peer)
+        }
       },
       // An event nobody listens to is not built: a push would otherwise make three.
       emit: (type, detail) => { if (this.listenerCount(type) > 0) this.safeDispatchEvent(type, { detail }) }
-    }, prepared, policy, options.signal)
+    }, prepared, policy, signal)
   }
 
   /** False when the peer's Waku metadata says it is in another cluster or does not serve the shard. */
@@ -245,6 +279,10 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
 
   private onDiscovery (evt: CustomEvent<{ id: PeerId, multiaddrs: import('@multiformats/multiaddr').Multiaddr[] }>): void {
     this.upkeep.add(evt.detail.id, evt.detail.multiaddrs)
+  }
+
+  private onConnectionOpen (evt: CustomEvent<Connection>): void {
+    this.identifyLater.opened(evt.detail)
   }
 
   private onIdentify (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void {

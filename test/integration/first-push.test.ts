@@ -18,7 +18,7 @@ async function stallIdentify (node: WakuNodeLibp2p): Promise<void> {
 }
 
 describe('the first push after a cold start', () => {
-  it('goes to a dialed candidate at once, without waiting for identify and metadata', async () => {
+  it('goes to a dialed candidate at once, even when identify never answers', async () => {
     net = await createDevnet({ relays: 2, services: [{ relayPeers: 2 }] })
     await stallIdentify(net.services[0].node.libp2p)
     client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerExchange: false, peerCache: false })
@@ -61,12 +61,39 @@ describe('the first push after a cold start', () => {
     }
   })
 
-  it('with identify working, the candidate becomes a confirmed light push peer', async () => {
+  it('identify waits for the first push, then confirms the candidate', async () => {
     net = await createDevnet({ relays: 1, services: [{ relayPeers: 1 }] })
     client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    let identified = false
+    client.libp2p.addEventListener('peer:identify', () => { identified = true })
     const res = await client.push({ contentTopic: '/cold/1/first/proto', payload: new Uint8Array([3]) })
     expect(res.peer).toBe(net.services[0].peerId)
+    // The client's identify of the peer was held back until the push's attempt on it had its answer.
+    expect(identified).toBe(false)
     await client.waitForServicePeers({ signal: AbortSignal.timeout(5000) })
     expect(client.peers()).toMatchObject([{ peer: net.services[0].peerId, confirmed: true }])
+  })
+})
+
+describe('identify on new connections (createLightPushClient runs it from the light push service)', () => {
+  it('runs at once when no push is waiting', async () => {
+    net = await createDevnet({ relays: 1, services: [{ relayPeers: 1 }] })
+    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    await client.waitForServicePeers({ signal: AbortSignal.timeout(5000) })
+    expect(client.peers()).toMatchObject([{ peer: net.services[0].peerId, confirmed: true }])
+  })
+
+  it('held back while a push waits, identify follows the push\'s attempt, even a refused one', async () => {
+    net = await createDevnet({ relays: 1, services: 0 })
+    const relay = net.relays[0].libp2p
+    client = await createLightPushClient({ bootstrap: [relay.getMultiaddrs()[0].toString()], allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    const identified = new Promise<number>((resolve) => {
+      client!.libp2p.addEventListener('peer:identify', () => { resolve(performance.now()) }, { once: true })
+    })
+    const started = performance.now()
+    // A push that finds no light push peer: it waits, and the relay node (a candidate until identify) refuses it.
+    const push = client.push({ contentTopic: '/cold/1/first/proto', payload: new Uint8Array([4]) }, { timeoutMs: 3000 }).catch((e: LightPushError) => e)
+    expect(await identified - started).toBeLessThan(2000)
+    expect(await push).toBeInstanceOf(LightPushError)
   })
 })
