@@ -12,7 +12,8 @@ import { THE_WAKU_NETWORK_PRESET, type NetworkPreset } from './discovery/presets
 import { peerCache, recordScore, type PeerCache, type PeerCacheInit } from './discovery/cache.js'
 import { dnsDiscovery } from './discovery/dns.js'
 import { peerExchange, type PeerExchangeInit } from './discovery/peer-exchange.js'
-import type { ConnectionGater } from '@libp2p/interface'
+import { webCryptoIdentity } from './peers/identity.js'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 
 export interface LightPushClientOptions extends LightPushInit {
   /** The network joined: sharding, bootstrap peers, ENR trees, DoH resolvers. Default: The Waku Network. */
@@ -44,6 +45,11 @@ export interface LightPushClientOptions extends LightPushInit {
    * and `/webrtc` (accept WebRTC through it) make it reachable by other browsers. Default none.
    */
   listen?: string[]
+  /**
+   * This client's libp2p identity. Default: a new Ed25519 key each start (made by WebCrypto where it can). Keep
+   * one to appear as the same peer across reloads (service nodes rate-limit per peer).
+   */
+  privateKey?: PrivateKey
 }
 
 export type LightPushLibp2p = Libp2p<{ lightPush: LightPush }>
@@ -101,7 +107,9 @@ export async function createLightPushClient (options: LightPushClientOptions = {
   if (options.listen != null && (!Array.isArray(options.listen) || options.listen.some((a) => typeof a !== 'string'))) {
     throw new TypeError('createLightPushClient: `listen` must be an array of multiaddr strings')
   }
+  const privateKey = options.privateKey ?? await webCryptoIdentity()
   const libp2p = await createLibp2p({
+    ...(privateKey != null ? { privateKey } : {}),
     ...(options.listen != null && options.listen.length > 0 ? { addresses: { listen: options.listen } } : {}),
     transports: [webSockets(), ...(options.transports ?? [])],
     connectionEncrypters: [noise()],

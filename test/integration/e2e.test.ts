@@ -4,6 +4,8 @@ import { createLightPushClient, type LightPushClient } from '../../src/client.js
 import { messageHash } from '../../src/message/hash.js'
 import { decodeMessage } from '../../src/message/create.js'
 import { pubsubTopicFor } from '../../src/message/sharding.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 
 describe('client -> service node -> relay peers', () => {
   let net: Devnet
@@ -51,5 +53,21 @@ describe('client -> service node -> relay peers', () => {
     const result = await client.push({ contentTopic: '/e2e/1/static/proto', payload: new Uint8Array([9]) }, { pubsubTopic: '/waku/2/rs/1/6' })
     expect(result.pubsubTopic).toBe('/waku/2/rs/1/6')
     expect(result.relayPeerCount).toBe(3)
+  })
+})
+
+describe('client identity', () => {
+  it('is the given privateKey, or a new Ed25519 key at each start', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const kept = await createLightPushClient({ privateKey: key, discovery: [] })
+    const fresh = await createLightPushClient({ discovery: [] })
+    try {
+      expect(kept.libp2p.peerId.equals(peerIdFromPrivateKey(key))).toBe(true)
+      expect(fresh.libp2p.peerId.type).toBe('Ed25519')
+      expect(fresh.libp2p.peerId.equals(kept.libp2p.peerId)).toBe(false)
+    } finally {
+      await kept.stop()
+      await fresh.stop()
+    }
   })
 })
