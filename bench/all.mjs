@@ -415,6 +415,11 @@ md.push('')
 md.push(`CPU time per operation from process.cpuUsage() (no profiler); where it goes from V8 CPU profiles (inspector sessions sampling every 200 µs, \`node --cpu-prof\` for cold starts, CDP for Chromium) summarised by self time per package and per function (bench/profile.mjs; \`node bench/profile.mjs <file>\` prints one). The profiler slows the profiled processes: read its figures as shares. The raw profiles of this run were written to ${PROFILES}.`)
 md.push('')
 const PROCESS_NAME = { client: 'client process', devnet: 'devnet process', relays: 'relay process' }
+/** A title, then push-vs-echo tables of one process's profiles: by package, and by function when `fnRows` is given. */
+function profileTables (title, P, proc, pkgRows, fnRows) {
+  md.push(title, '', compareSummaries(P.push[proc], P.echo[proc], ['push', 'echo'], pkgRows), '')
+  if (fnRows != null) md.push(compareSummaries(P.push[proc], P.echo[proc], ['push', 'echo'], fnRows, 'functions'), '')
+}
 const windowSentence = (P, what) => `${what}: a push took ${P.push.wallPerOp.toFixed(2)} ms, an echo ${P.echo.wallPerOp.toFixed(2)} ms (${x(P.push.wallPerOp / P.echo.wallPerOp)}); CPU per push / per echo: ${Object.keys(P.push.cpuPerOp).map((k) => `${PROCESS_NAME[k]} ${us(P.push.cpuPerOp[k])} / ${us(P.echo.cpuPerOp[k])}`).join(', ')}; busy (share of one core) during pushes / echoes: ${Object.keys(P.push.busy).map((k) => `${PROCESS_NAME[k].split(' ')[0]} ${f0(P.push.busy[k])}% / ${f0(P.echo.busy[k])}%`).join(', ')}. ` +
   `The service node's own handling of a push (LightPushServer.process: decode, validate, publish, answer; timed in the devnet process) took ${P.push.server.process.p50?.toFixed(2)} ms p50 (${P.push.server.process.p99?.toFixed(2)} ms p99), its gossipsub publish ${P.push.server.publish.p50?.toFixed(2)} ms p50 (${P.push.server.publish.p99?.toFixed(2)} ms p99).`
 const sum = (o) => Object.values(o).reduce((a, v) => a + v, 0)
@@ -448,18 +453,8 @@ if (results.latencyProfile != null) {
       (W.push.cpuPerOp.relays != null ? ` So the service node's process spends ${us(W.push.cpuPerOp.devnet - W.echo.cpuPerOp.devnet)} more CPU on a push than on an echo, and the relay nodes ${us(W.push.cpuPerOp.relays - W.echo.cpuPerOp.relays)} more: the devnet's extra CPU per push is mostly the relay nodes receiving, validating and forwarding the message; on ${machine.cores} cores shared by three busy processes it still competes with the client and the service node.` : ''))
     md.push('')
   }
-  md.push('Where the CPU goes, from the profiles of the same windows (profiler on). Devnet process, by package and by function (largest differences first):')
-  md.push('')
-  md.push(compareSummaries(P.push.devnet, P.echo.devnet, ['push', 'echo'], 12))
-  md.push('')
-  md.push(compareSummaries(P.push.devnet, P.echo.devnet, ['push', 'echo'], 12, 'functions'))
-  md.push('')
-  md.push("Client process (this SDK's push path against a bare stream):")
-  md.push('')
-  md.push(compareSummaries(P.push.client, P.echo.client, ['push', 'echo'], 10))
-  md.push('')
-  md.push(compareSummaries(P.push.client, P.echo.client, ['push', 'echo'], 12, 'functions'))
-  md.push('')
+  profileTables('Where the CPU goes, from the profiles of the same windows (profiler on). Devnet process, by package and by function (largest differences first):', P, 'devnet', 12, 12)
+  profileTables("Client process (this SDK's push path against a bare stream):", P, 'client', 10, 12)
 }
 if (results.throughputProfile != null) {
   const P = results.throughputProfile
@@ -477,16 +472,8 @@ if (results.throughputProfile != null) {
     md.push(`So throughput here is bounded by CPU, not by waiting: at 32 in flight the devnet process saturates its core, and a push costs it ${x(P.push.cpuPerOp.devnet / P.echo.cpuPerOp.devnet)} an echo's CPU: the service node's own share is ${x(c.push.devnet / c.echo.devnet)} (relays apart), the rest is the relay nodes in the same process receiving, validating and forwarding every pushed message (Noise, gossipsub, sha256, ChaCha20-Poly1305 in the tables); with the relays apart, the two cores bound the ratio instead, since every push costs the relay process ${us(c.push.relays)} that an echo does not. On a deployment where the relay peers are other machines, only the service node's own share (${x(c.push.devnet / c.echo.devnet)} an echo's CPU here) would count.`)
   }
   md.push('')
-  md.push('Devnet process, 32 in flight, with the profiler:')
-  md.push('')
-  md.push(compareSummaries(P.push.devnet, P.echo.devnet, ['push', 'echo'], 12))
-  md.push('')
-  md.push(compareSummaries(P.push.devnet, P.echo.devnet, ['push', 'echo'], 10, 'functions'))
-  md.push('')
-  md.push('Client process, 32 in flight, with the profiler:')
-  md.push('')
-  md.push(compareSummaries(P.push.client, P.echo.client, ['push', 'echo'], 8))
-  md.push('')
+  profileTables('Devnet process, 32 in flight, with the profiler:', P, 'devnet', 12, 10)
+  profileTables('Client process, 32 in flight, with the profiler:', P, 'client', 8)
 }
 if (results.coldProfile != null) {
   const P = results.coldProfile

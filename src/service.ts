@@ -142,14 +142,15 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   /** The peers a push on `shard` may use: the confirmed ones, or the provisional ones while none is confirmed. */
   private usablePeers (shard: Shard): string[] {
     const confirmed = [...this.servicePeerIds.keys()].filter((peer) => this.mayServe(peer, shard))
-    if (confirmed.length > 0) return confirmed
-    const provisional: string[] = []
+    return confirmed.length > 0 ? confirmed : this.unconfirmedPeers().filter((peer) => this.mayServe(peer, shard))
+  }
+
+  /** The provisional peers still connected (one that went away before identify never reaches onDisconnect). */
+  private unconfirmedPeers (): string[] {
     for (const [key, peer] of this.provisional) {
-      // A provisional peer that went away before identify never reaches the topology's onDisconnect.
       if (this.components.connectionManager.getConnections(peer).length === 0) this.provisional.delete(key)
-      else if (this.mayServe(key, shard)) provisional.push(key)
     }
-    return provisional
+    return [...this.provisional.keys()]
   }
 
   private onMetadata (evt: CustomEvent<{ peer: PeerId }>): void {
@@ -262,10 +263,9 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   }
 
   peers (): ServicePeer[] {
-    const unconfirmed = [...this.provisional].filter(([key, peer]) => !this.servicePeerIds.has(key) && this.components.connectionManager.getConnections(peer).length > 0)
     return [
       ...this.selector.view(this.servicePeerIds.keys()).map((s) => ({ ...s, confirmed: true })),
-      ...this.selector.view(unconfirmed.map(([key]) => key)).map((s) => ({ ...s, confirmed: false }))
+      ...this.selector.view(this.unconfirmedPeers()).map((s) => ({ ...s, confirmed: false }))
     ]
   }
 
