@@ -31,8 +31,22 @@ function setStatus (state: string, text: string): void {
   status.className = state === 'ready' ? 'ok' : state === 'error' ? 'err' : ''
 }
 
+/** Ready, yet with no service peer nothing can be pushed: not a green light. */
+function showConnected (): void {
+  const n = client?.peers().length ?? 0
+  status.textContent = `connected to ${n} service peer(s)`
+  status.className = n > 0 ? 'ok' : 'warn'
+}
+
 let devnet: DevnetInfo = { services: [] }
 let client: LightPushClient | undefined
+
+/** The word `?services=` picks a service node by: its fault profile, or how a well-behaved one fares. */
+function kindOf (s: DevnetService): string {
+  return s.fault ?? (s.relayPeers === 0 ? 'no-relay-peers' : 'good')
+}
+/** The kinds this network has, in the order /devnet.json lists them: the only words worth offering. */
+const kinds = (): string[] => [...new Set(devnet.services.map(kindOf))]
 
 /** A label for a service peer: its fault profile, or how many relay peers it has. */
 function nodeKind (peer: string): string {
@@ -41,32 +55,67 @@ function nodeKind (peer: string): string {
   return s.fault ?? (s.relayPeers === 0 ? 'no relay peers (503)' : `relays to ${s.relayPeers}`)
 }
 
-/** `?services=good,always-503`: which of the devnet's service nodes to bootstrap from ("good": no fault). */
-function initialServices (): DevnetService[] {
-  const wanted = new URLSearchParams(location.search).get('services')
-  if (wanted == null || wanted === '') return devnet.services
-  const kinds = wanted.split(',').map((k) => k.trim())
-  return devnet.services.filter((s) => kinds.includes(s.fault ?? 'good'))
+/**
+ * `?services=good,always-503`: which of the devnet's service nodes to bootstrap from, and the words naming a kind
+ * this network lacks (a typo, or a profile of another devnet), which would otherwise connect to nothing silently.
+ */
+function initialServices (): { start: DevnetService[], missing: string[] } {
+  const wanted = (new URLSearchParams(location.search).get('services') ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '')
+  if (wanted.length === 0) return { start: devnet.services, missing: [] }
+  return { start: devnet.services.filter((s) => wanted.includes(kindOf(s))), missing: wanted.filter((k) => !kinds().includes(k)) }
+}
+
+function renderServicesHint (): void {
+  const link = (list: string[]): HTMLAnchorElement => el('a', { href: `?services=${list.join(',')}` }, el('code', {}, `?services=${list.join(',')}`))
+  const all = kinds()
+  const troubled = all.filter((k) => k !== 'good')
+  const hint = $('#services-hint')
+  hint.replaceChildren()
+  if (all.length === 0) return
+  if (troubled.length > 0 && all.includes('good')) {
+    hint.append('Open with ', link(troubled), ' to start with only the nodes that refuse, then connect a good one while a push is retrying. ')
+  }
+  hint.append('Or one kind of this network\'s nodes at a time: ', ...all.flatMap((k, i) => i === 0 ? [link([k])] : [' · ', link([k])]), '.')
 }
 
 // ---- service peers, live -------------------------------------------------------------------------------------
 
 const changed = new Set<string>()
+const cell = (col: string, className: string, text: string, title = ''): HTMLTableCellElement => {
+  const td = el('td', { className, title }, text)
+  td.dataset.col = col
+  return td
+}
+
+/**
+ * What this page has seen of a peer, kept apart from the priors the client ranks it by. The selector counts an
+ * answer as a success (200) or a failure (5xx, no answer) and only those feed its relay peer average, so with
+ * neither, `expectedRelayPeers` is the prior and `successRate` the unproven 1/2: nothing to show as seen.
+ */
+function accepted (p: ServicePeer): { text: string, title: string } {
+  const counted = p.successes + p.failures
+  if (counted > 0) return { text: `${p.successes} of ${counted}`, title: 'answers of 200 out of those of 200, 5xx or none (429, 421 and 4xx say nothing of delivery)' }
+  if (p.lastVerdict != null) return { text: 'not counted', title: `its answers so far (${p.lastVerdict}) say nothing of whether it delivers` }
+  return { text: 'untried', title: 'no push has gone to it yet' }
+}
+
 function renderPeers (): void {
   if (client == null) return
   const rows = client.peers().map((p: ServicePeer, i) => {
+    const seen = p.successes + p.failures > 0
+    const took = accepted(p)
     const tr = el('tr', { className: changed.has(p.peer) ? 'flash' : '' },
-      el('td', { className: 'num' }, String(i + 1)),
-      el('td', { className: 'mono', title: p.peer }, short(p.peer)),
-      el('td', {}, p.confirmed ? nodeKind(p.peer) : `${nodeKind(p.peer)} (unconfirmed)`),
-      el('td', { className: 'num' }, fmt(p.score, 2)),
-      el('td', { className: 'num' }, fmt(p.expectedRelayPeers)),
-      el('td', { className: 'num' }, `${Math.round(p.successRate * 100)}%`),
-      el('td', { className: 'num' }, p.latencyMs == null ? '–' : `${fmt(p.latencyMs)} ms`),
-      el('td', { className: 'num' }, String(p.successes)),
-      el('td', { className: 'num' }, String(p.failures)),
-      el('td', { className: 'num' }, p.coolingForMs > 0 ? `${(p.coolingForMs / 1000).toFixed(1)} s` : ''),
-      el('td', {}, p.lastVerdict ?? '')
+      cell('rank', 'num', String(i + 1)),
+      cell('peer', 'mono', short(p.peer), p.peer),
+      cell('node', '', p.confirmed ? nodeKind(p.peer) : `${nodeKind(p.peer)} (unconfirmed)`),
+      cell('accepted', 'num', took.text, took.title),
+      cell('relay-peers', 'num', seen ? fmt(p.expectedRelayPeers) : '–', seen ? 'moving average of the counts it reported (503 or no answer: 0)' : 'none reported yet'),
+      cell('latency', 'num', p.latencyMs == null ? '–' : `${fmt(p.latencyMs)} ms`),
+      cell('cooling', 'num', p.coolingForMs > 0 ? `${(p.coolingForMs / 1000).toFixed(1)} s` : ''),
+      cell('verdict', '', p.lastVerdict ?? ''),
+      seen
+        ? cell('score', 'num', fmt(p.score, 2))
+        : cell('score', 'num prior', `${fmt(p.score, 2)} prior`, `not heard from: ranked as if it had ${fmt(p.expectedRelayPeers)} relay peers and a 50% success rate`)
     )
     tr.dataset.peer = p.peer
     tr.dataset.kind = nodeKind(p.peer)
@@ -81,11 +130,12 @@ function renderNodes (): void {
   const connected = new Set(client?.peers().map((p) => p.peer) ?? [])
   $('#nodes tbody').replaceChildren(...devnet.services.map((s) => {
     const button = el('button', { type: 'button', textContent: 'connect', disabled: client == null || connected.has(s.peerId) })
-    button.dataset.testid = `connect-${s.fault ?? 'good'}`
+    button.dataset.testid = `connect-${kindOf(s)}`
     button.addEventListener('click', () => { void connect(s, button) })
     const tr = el('tr', {},
       el('td', { className: 'mono', title: s.multiaddrs[0] }, short(s.peerId)),
       el('td', {}, nodeKind(s.peerId)),
+      el('td', {}, el('code', {}, kindOf(s))),
       el('td', {}, connected.has(s.peerId) ? 'yes' : 'no'),
       el('td', {}, button))
     tr.dataset.peer = s.peerId
@@ -205,6 +255,14 @@ function checkTopic (): void {
   }
 }
 
+/** Push waits for a service peer: with none it would only sit out its timeout, so say why it cannot yet. */
+let ready = false
+function renderPushButton (): void {
+  const reason = !ready ? 'connecting…' : (client?.peers().length ?? 0) === 0 ? 'no service peer connected: connect one below' : ''
+  $<HTMLButtonElement>('#push').disabled = reason !== ''
+  $('#push-reason').textContent = reason
+}
+
 // ---- start -----------------------------------------------------------------------------------------------------
 
 async function main (): Promise<void> {
@@ -219,7 +277,12 @@ async function main (): Promise<void> {
   if (!res.ok) throw new Error(`/devnet.json answered ${res.status}: start the local network with \`npm start\``)
   devnet = await res.json() as DevnetInfo
   renderNodes()
-  const start = initialServices()
+  renderServicesHint()
+  const { start, missing } = initialServices()
+  if (missing.length > 0) {
+    $('#services-error').textContent = `?services= names ${missing.map((k) => `"${k}"`).join(', ')}, which this network does not have ` +
+      `(its service nodes: ${kinds().join(', ')})${start.length === 0 ? ': no service node to start from.' : '.'}`
+  }
   setStatus('connecting', `connecting to ${start.length} service node(s)…`)
   // ws:// on 127.0.0.1: libp2p's default gater refuses both in browsers; allowed here for local development only.
   // With ?services=..., exactly those nodes: no peer exchange, no peers remembered from an earlier visit.
@@ -241,7 +304,8 @@ async function main (): Promise<void> {
   const onPeers = (): void => {
     renderPeers()
     renderNodes()
-    if (status.dataset.state === 'ready') status.textContent = `connected to ${client?.peers().length ?? 0} service peer(s)`
+    renderPushButton()
+    if (status.dataset.state === 'ready') showConnected()
   }
   client.libp2p.addEventListener('peer:connect', onPeers)
   client.libp2p.addEventListener('peer:disconnect', onPeers)
@@ -249,15 +313,17 @@ async function main (): Promise<void> {
   setInterval(onPeers, 1000)
 
   if (start.length > 0) await client.waitForServicePeers({ count: 1, signal: AbortSignal.timeout(15_000) })
+  ready = true
   onPeers()
-  $<HTMLButtonElement>('#push').disabled = false
   const readyMs = Math.round(performance.now())
   $('#ready-time').textContent = `(ready ${readyMs} ms after page load)`
   $('#ready-time').dataset.ms = String(readyMs)
-  setStatus('ready', `connected to ${client.peers().length} service peer(s)`)
+  setStatus('ready', '')
+  showConnected()
 }
 
 main().catch((err: unknown) => {
   setStatus('error', `error: ${(err as Error).message}`)
+  $('#push-reason').textContent = 'not connected: see the status above'
   console.error(err)
 })
