@@ -12,12 +12,14 @@ import { build } from 'vite'
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** The browser entry of this package, as source (so a measurement needs no prior build). */
 export const SRC_ENTRY = join(ROOT, 'src/index.ts')
+/** The `waku-lightpush/webrtc` entry, as source. */
+export const SRC_WEBRTC_ENTRY = join(ROOT, 'src/webrtc.ts')
 
-/** Entry modules of the bundles we budget, by name. `SRC` stands for this package's browser entry. */
+/** Entry modules of the bundles we budget, by name. `SRC` stands for this package's browser entry, `SRC_WEBRTC` for its WebRTC entry. */
 export const ENTRIES = {
   'codec only': "export { pubsubTopicFor, messageHash, encodeRequest, decodeResponse } from 'SRC'",
   'client without WebRTC': "export { createLightPushClient } from 'SRC'",
-  'full client with WebRTC': "export { createLightPushClient, withWebRTC } from 'SRC'",
+  'full client with WebRTC': "export { createLightPushClient } from 'SRC'; export { withWebRTC } from 'SRC_WEBRTC'",
   'bare libp2p (ws+noise+yamux+identify)': [
     "import { createLibp2p } from 'libp2p'",
     "import { webSockets } from '@libp2p/websockets'",
@@ -114,7 +116,7 @@ export async function measure (name, source) {
   const dir = join(ROOT, 'node_modules/.cache/waku-lightpush-size')
   await mkdir(dir, { recursive: true })
   const entry = join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}-${process.pid}-${Math.random().toString(36).slice(2)}.js`)
-  await writeFile(entry, source.replaceAll("'SRC'", JSON.stringify(SRC_ENTRY)))
+  await writeFile(entry, source.replaceAll("'SRC'", JSON.stringify(SRC_ENTRY)).replaceAll("'SRC_WEBRTC'", JSON.stringify(SRC_WEBRTC_ENTRY)))
   try {
     const output = await build({
       configFile: false,

@@ -1,5 +1,4 @@
 // The `node` condition of the package's "." export: Node.js 20 lacks what libp2p 3 uses, so add it (only where
 // missing), then the very same API as the browser entry.
 import './node/polyfills.js'
-// WebRTC is left out here (`waku-lightpush/webrtc`): Node.js would load it on every start.
-export * from './core.js'
+export * from './index.js'

@@ -16,7 +16,7 @@ export default defineConfig({
   resolve: {
     ...BROWSER_RESOLVE,
     // An app would `npm install waku-lightpush`; here the package is the repository's own source.
-    alias: { 'waku-lightpush': here('../../src/index.ts') }
+    alias: { 'waku-lightpush/webrtc': here('../../src/webrtc.ts'), 'waku-lightpush': here('../../src/index.ts') }
   },
   server: {
     proxy: { '/devnet.json': process.env.DEVNET_URL ?? 'http://127.0.0.1:8787', '/cdn': process.env.DEVNET_URL ?? 'http://127.0.0.1:8787' }
@@ -25,7 +25,8 @@ export default defineConfig({
     outDir: here('../../dist/examples/dapp'),
     emptyOutDir: true,
     target: 'es2022',
-    sourcemap: true,
+    // Not shipped (the npm package's `files`): the dapp is served by `waku-lightpush demo`, maps would triple it.
+    sourcemap: false,
     reportCompressedSize: false,
     rolldownOptions: { input: { dapp: here('index.html'), webrtc: here('webrtc.html') } }
   }

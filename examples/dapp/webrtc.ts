@@ -1,7 +1,8 @@
 // Browser to browser over WebRTC, as libp2p does it: each page reserves a slot on a circuit relay (here a service
 // node of the local network) and listens on /webrtc through it; dialing the other page's
 // .../p2p-circuit/webrtc/p2p/<id> address exchanges the SDP over the relay, then the browsers connect directly.
-import { createLightPushClient, withWebRTC, type LightPushClient } from 'waku-lightpush'
+import { createLightPushClient, type LightPushClient } from 'waku-lightpush'
+import { withWebRTC } from 'waku-lightpush/webrtc'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 

@@ -1,8 +1,9 @@
 // What `npm run build` ships: the npm package (tsc output behind the exports map) and the CDN files (one minified
 // ES module, one minified IIFE defining WakuLightPush), all with the same API. Run after `npm run build`
 // (`npm test` builds first).
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { builtinModules } from 'node:module'
+import { join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
@@ -18,7 +19,8 @@ const built = (path: string): string => {
 describe('the npm package', () => {
   it('exports "." (node with its own types, types, default), "./node" and "./webrtc" from the tsc output, side-effect free', () => {
     expect(pkg.type).toBe('module')
-    expect(pkg.sideEffects).toBe(false)
+    // Only the Node.js polyfills run for their effect (a bundler must keep them when it bundles for Node.js).
+    expect(pkg.sideEffects).toEqual(['./dist/node/polyfills.js'])
     // "node" first: TypeScript and Node.js take the first matching condition, and the Node.js entry has no WebRTC.
     expect(Object.keys(pkg.exports['.'])).toEqual(['node', 'types', 'default'])
     expect(pkg.exports['.']).toEqual({ node: { types: './dist/index.node.d.ts', default: './dist/index.node.js' }, types: './dist/index.d.ts', default: './dist/index.js' })
@@ -30,6 +32,51 @@ describe('the npm package', () => {
     expect(pkg.files).toContain('dist')
   })
 
+})
+
+/** The specifier of a static import or export, a side-effect import, or a dynamic import (tsc output, one statement a line). */
+const IMPORT = /^\s*(?:(?:import|export)\b[^'"\n]*?\bfrom\s*|import\s*|.*?\bimport\(\s*)['"]([^'"./][^'"]*)['"]/gm
+
+describe('what the built package imports', () => {
+  /** Every bare import in the shipped tsc output (.js and .d.ts), by package name, with the files importing it. */
+  function importedPackages (): Map<string, string[]> {
+    const found = new Map<string, string[]>()
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name)
+        // dist/cdn and dist/examples are bundles: they import nothing at run time.
+        if (entry.isDirectory()) { if (!['cdn', 'examples'].includes(entry.name) || dir !== join(ROOT, 'dist')) walk(path); continue }
+        if (!/\.(js|d\.ts)$/.test(entry.name)) continue
+        const text = readFileSync(path, 'utf8')
+        for (const m of text.matchAll(IMPORT)) {
+          const spec = m[1]
+          if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) continue
+          const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]
+          found.set(name, [...(found.get(name) ?? []), relative(ROOT, path)])
+        }
+      }
+    }
+    walk(built('dist'))
+    return found
+  }
+
+  it('every package that a built entry, the bin or a shipped .d.ts imports is declared (dependency or peer)', () => {
+    const declared = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies ?? {})])
+    const imported = importedPackages()
+    expect(imported.size).toBeGreaterThan(10)
+    const undeclared = [...imported].filter(([name]) => !declared.has(name)).map(([name, files]) => `${name} (${files[0]})`)
+    expect(undeclared).toEqual([])
+    // And nothing declared that nothing imports (a dependency only this repo's tests use belongs in devDependencies).
+    expect(Object.keys(pkg.dependencies).filter((name) => !imported.has(name))).toEqual([])
+  })
+
+  it('the optional peer @libp2p/webrtc is imported by the WebRTC module alone, which only waku-lightpush/webrtc loads', () => {
+    expect(pkg.peerDependenciesMeta['@libp2p/webrtc']).toEqual({ optional: true })
+    expect(pkg.dependencies['@libp2p/webrtc']).toBeUndefined()
+    expect(importedPackages().get('@libp2p/webrtc')?.sort()).toEqual(['dist/webrtc-transports.d.ts', 'dist/webrtc-transports.js'])
+    const importers = (file: string): boolean => /^.*(from|import\()\s*'\.\/webrtc-transports\.js'/m.test(readFileSync(join(ROOT, 'dist', file), 'utf8'))
+    expect(readdirSync(join(ROOT, 'dist')).filter((f) => /\.(js|d\.ts)$/.test(f) && importers(f)).sort()).toEqual(['webrtc.d.ts', 'webrtc.js'])
+  })
 })
 
 describe('the CDN build', () => {
@@ -49,7 +96,8 @@ describe('the CDN build', () => {
     const pkgApi = await import(pathToFileURL(built('dist/index.js')).href)
     expect(Object.keys(global).sort()).toEqual(Object.keys(pkgApi).sort())
     expect(typeof global.createLightPushClient).toBe('function')
-    expect(typeof global.withWebRTC).toBe('function')
+    // WebRTC is its own file (waku-lightpush-webrtc.iife.js), like the package's own entry.
+    expect(global.withWebRTC).toBeUndefined()
     expect((global.pubsubTopicFor as (t: string) => string)('/toychat/2/huilong/proto')).toBe('/waku/2/rs/1/3')
   })
 
@@ -61,5 +109,17 @@ describe('the CDN build', () => {
     expect(Object.getOwnPropertyNames(globalThis).filter((k) => !before.has(k))).toEqual([])
     const pkgApi = await import(pathToFileURL(built('dist/index.js')).href)
     expect(Object.keys(esm).sort()).toEqual(Object.keys(pkgApi).sort())
+  })
+})
+
+describe('the CDN WebRTC files', () => {
+  it('the IIFE defines only WakuLightPushWebRTC with withWebRTC; the ES module exports it', async () => {
+    const code = readFileSync(built('dist/cdn/waku-lightpush-webrtc.iife.js'), 'utf8')
+    expect(code.startsWith('var WakuLightPushWebRTC=')).toBe(true)
+    const esm = await import(pathToFileURL(built('dist/cdn/waku-lightpush-webrtc.min.js')).href)
+    expect(Object.keys(esm)).toEqual(['withWebRTC'])
+    const options = esm.withWebRTC({ listen: false })
+    expect(options.transports).toHaveLength(2)
+    expect(options.listen).toEqual([])
   })
 })
