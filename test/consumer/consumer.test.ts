@@ -3,7 +3,9 @@
 // from Node.js (20 and 22), the installed `bin` runs a devnet and pushes through it, TypeScript consumers type-check
 // (nodenext and bundler, strict, skipLibCheck off), a Vite app with no config builds and pushes from Chromium, a
 // codec-only Vite app stays within its budget, and publint and attw find nothing. Needs `npm run build` first.
+import { spawn } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
+import { createInterface } from 'node:readline'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
@@ -92,6 +94,32 @@ describe('the installed package', () => {
     expect(line).toMatchObject({ event: 'delivered', relayPeerCount: 2, pubsubTopic: expect.stringMatching(/^\/waku\/2\/rs\/1\/\d$/) })
   })
 
+  it('`waku-lightpush demo` from the installed package pushes, then serves the dapp and the script-tag page it links', async () => {
+    const child = spawn(bin, ['demo', '--port', '0'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] })
+    try {
+      const lines: string[] = []
+      const dapp = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).on('line', (l) => {
+          lines.push(l)
+          const m = l.match(/^dapp: (\S+)/)
+          if (m != null) resolve(m[1])
+        })
+        child.once('exit', (code) => { reject(new Error(`demo exited with ${code}:\n${lines.join('\n')}`)) })
+      })
+      expect(lines.filter((l) => /^push \d+ .*: delivered to \d+ relay peers/.test(l))).toHaveLength(4)
+      const linked = lines.find((l) => l.startsWith('dapp: '))!.match(/script-tag example: (\S+?)\)/)![1]
+      for (const url of [dapp, linked]) {
+        const res = await fetch(url)
+        expect(res.status, url).toBe(200)
+        expect(await res.text()).toMatch(/<!doctype html>/i)
+      }
+      // What those pages load.
+      for (const path of ['cdn/waku-lightpush.iife.js', 'devnet.json']) expect((await fetch(dapp + path)).status, path).toBe(200)
+    } finally {
+      await interrupt(child)
+    }
+  })
+
   it('README: lightPush() in an app\'s own createLibp2p, as written, pushes through the devnet', async () => {
     expect(devnet, 'needs the devnet of the bin test').toBeDefined()
     const snippet = readmeSnippet('byo-libp2p')
@@ -161,6 +189,9 @@ describe('TypeScript consumers (strict, skipLibCheck false)', () => {
       const dir = join(app, `ts-${name.replace(/\W+/g, '-')}`)
       await mkdir(dir, { recursive: true })
       await writeFile(join(dir, 'main.ts'), SOURCE + extra)
+      // The README's error switch, as written: it must name every code (it ends in \`satisfies never\`).
+      await writeFile(join(dir, 'readme-errors.ts'), "import type { LightPushClient, MessageInput } from 'waku-lightpush'\n" +
+        'declare const client: LightPushClient\ndeclare const message: MessageInput\n' + readmeSnippet('error-codes'))
       // A wrong one must fail: the check would otherwise pass on a package whose types resolve to any.
       await writeFile(join(dir, 'wrong.ts'), "import { pubsubTopicFor } from 'waku-lightpush'\n// @ts-expect-error a number is no content topic\npubsubTopicFor(42)\n")
       await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({
