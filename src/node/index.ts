@@ -12,3 +12,8 @@ export { TokenBuckets } from './token-bucket.js'
 export { fileCache } from './file-storage.js'
 export { PeerExchangeServer } from './peer-exchange-server.js'
 export { createNodeLibp2p, type NodeLibp2pOptions, type WakuNodeLibp2p } from './libp2p.js'
+// The server side of the wire, for nodes and tests of other clients (the client side is in the root entry).
+export { decodeRequest, encodeResponse, type DecodedLightPushRequest } from '../protocol/codec.js'
+export { MAX_REQUEST_SIZE, RELAY_PROTOCOL } from '../protocol/constants.js'
+export { decodePeerExchangeRpc, encodePeerExchangeResponse } from '../discovery/peer-exchange.js'
+export { encodeEnr, type EnrInit } from '../discovery/enr.js'

@@ -2,8 +2,6 @@
 export const LIGHTPUSH_PROTOCOL = '/vac/waku/lightpush/3.0.0'
 /** 11/WAKU2-RELAY over gossipsub. */
 export const RELAY_PROTOCOL = '/vac/waku/relay/2.0.0'
-/** Default time for one request/response, dial excluded. */
-export const REQUEST_TIMEOUT_MS = 10_000
 /**
  * Largest response frame read. A response holds an id, a code, a description and a count: a few hundred bytes;
  * 64 KiB leaves room for long descriptions without letting a peer make us buffer megabytes.

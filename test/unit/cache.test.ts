@@ -436,7 +436,7 @@ describe('localStorageCache', () => {
     Object.defineProperty(globalThis, 'localStorage', { configurable: true, get })
     try {
       vi.resetModules()
-      const mod = await import('../../src/discovery/index.js')
+      const mod = await import('../../src/index.js')
       const factory = mod.peerCache()
       expect(get).not.toHaveBeenCalled()
       expect(typeof factory).toBe('function')

@@ -1,5 +1,0 @@
-export * from './content-topic.js'
-export * from './sharding.js'
-export * from './hash.js'
-export * from './create.js'
-export type * from './types.js'

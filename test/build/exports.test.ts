@@ -1,0 +1,73 @@
+// The public API of every entry, held here name by name: adding, removing or renaming an export fails this test
+// until the list changes with it, so that every change to what users can import is a decision, not an accident.
+// Values are read from the built modules, types from the built .d.ts.
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import ts from 'typescript'
+import { describe, expect, it } from 'vitest'
+import { ROOT } from '../../bench/size-lib.mjs'
+
+const ENTRIES = {
+  '.': {
+    file: 'dist/index',
+    values: [
+      'DEFAULT_MAX_MESSAGE_SIZE', 'LIGHTPUSH_PROTOCOL', 'LightPushError', 'LightPushStatus', 'MAX_META_SIZE', 'METADATA_PROTOCOL',
+      'NETWORK_PRESETS', 'PEER_EXCHANGE_PROTOCOL', 'THE_WAKU_NETWORK', 'THE_WAKU_NETWORK_PRESET', 'allShards', 'classifyStatus',
+      'createLightPushClient', 'createMessage', 'decodeEnr', 'decodeMessage', 'decodeResponse', 'dnsDiscovery', 'encodeMessage',
+      'encodeRequest', 'enrDialAddresses', 'isLightPushError', 'lightPush', 'lightPushServices', 'localStorageCache', 'memoryStorage',
+      'messageHash', 'parseContentTopic', 'parseShardTopic', 'peerCache', 'peerExchange', 'prepareMessage', 'pubsubTopicFor',
+      'sendLightPushRequest', 'shardFor', 'shardTopic', 'wakuMetadata'
+    ],
+    types: [
+      'Attempt', 'Backoff', 'CachedPeer', 'ContentTopic', 'DnsDiscovery', 'DnsDiscoveryInit', 'Enr', 'Hex', 'LightPush', 'LightPushClient',
+      'LightPushClientOptions', 'LightPushComponents', 'LightPushErrorCode', 'LightPushErrorOptions', 'LightPushEvents', 'LightPushInit',
+      'LightPushLibp2p', 'LightPushRequest', 'LightPushResponse', 'MessageInput', 'NetworkPreset', 'PeerCache', 'PeerCacheInit',
+      'PeerCacheStorage', 'PeerExchangeDiscovery', 'PeerExchangeInit', 'PeerMetadata', 'PeerScore', 'PrepareOptions', 'PreparedMessage',
+      'PushAttemptDetail', 'PushOptions', 'PushResult', 'PushRetryDetail', 'RelayShards', 'RequestOptions', 'SelectorOptions',
+      'ServicePeer', 'Shard', 'ShardingOptions', 'UpkeepOptions', 'Verdict', 'WaitForServicePeersOptions', 'Waku2Capabilities',
+      'WakuMessage', 'WakuMetadata', 'WakuMetadataComponents', 'WakuMetadataInit'
+    ]
+  },
+  './node': {
+    file: 'dist/node/index',
+    values: [
+      'FAULT_PROFILES', 'LightPushServer', 'MAX_REQUEST_SIZE', 'PeerExchangeServer', 'RELAY_PROTOCOL', 'TokenBuckets', 'createDevnet',
+      'createNodeLibp2p', 'createRelayNode', 'createServiceNode', 'decodePeerExchangeRpc', 'decodeRequest', 'encodeEnr',
+      'encodePeerExchangeResponse', 'encodeResponse', 'fileCache', 'isFaultProfile', 'wakuRelay'
+    ],
+    types: [
+      'DecodedLightPushRequest', 'Devnet', 'DevnetOptions', 'DevnetService', 'DevnetServiceSpec', 'EnrInit', 'FaultProfile',
+      'LightPushServerInit', 'LightPushServerStats', 'NodeLibp2pOptions', 'RelayNodeOptions', 'ServiceNode', 'ServiceNodeOptions',
+      'WakuNode', 'WakuNodeLibp2p'
+    ]
+  },
+  './webrtc': { file: 'dist/webrtc', values: ['withWebRTC'], types: ['WebRTCOptions'] }
+} as const
+
+/** The type-only exports of a .d.ts (values are checked at run time). */
+function typeExports (dts: string): string[] {
+  const program = ts.createProgram([dts], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: ['node'], noEmit: true })
+  const checker = program.getTypeChecker()
+  const source = program.getSourceFile(dts)
+  if (source == null) throw new Error(`${dts} is missing: run \`npm run build\` first`)
+  return checker.getExportsOfModule(checker.getSymbolAtLocation(source)!)
+    .filter((s) => !((s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s).flags & ts.SymbolFlags.Value))
+    .map((s) => s.name).sort()
+}
+
+describe('the exports of every entry', () => {
+  for (const [entry, { file, values, types }] of Object.entries(ENTRIES)) {
+    it(`${entry}: ${values.length} values and ${types.length} types, exactly`, async () => {
+      const mod = await import(pathToFileURL(join(ROOT, `${file}.js`)).href)
+      expect(Object.keys(mod).sort()).toEqual([...values].sort())
+      expect(typeExports(join(ROOT, `${file}.d.ts`))).toEqual([...types].sort())
+    })
+  }
+
+  it('the Node.js condition of "." exports exactly what the browser entry does', async () => {
+    const browser = await import(pathToFileURL(join(ROOT, 'dist/index.js')).href)
+    const node = await import(pathToFileURL(join(ROOT, 'dist/index.node.js')).href)
+    expect(Object.keys(node).sort()).toEqual(Object.keys(browser).sort())
+    expect(typeExports(join(ROOT, 'dist/index.node.d.ts'))).toEqual(ENTRIES['.'].types)
+  })
+})
