@@ -11,9 +11,12 @@
 //      (bench/cold-start.mjs);
 //   4. delivery under faults, ours vs @waku/sdk on the same faulty devnet, alternating rounds (bench/faults.mjs);
 //   5. bundle sizes (bench/size.mjs);
-//   6. the service node: pushes/s and the devnet process heap before/after 100,000 pushes (bench/throughput.mjs).
+//   6. the service node: pushes/s and the devnet process heap before/after 100,000 pushes (bench/throughput.mjs);
+//   7. install and package size: what `npm install` puts in a fresh folder, the tarball, and Vite apps built in
+//      it, ours vs @waku/sdk 0.0.36 (bench/install-size.mjs).
 //
-// Needs `npm run build:node` and `npm run build:cdn` (the npm script runs both) and js-waku installed in
+// Needs `npm run build:node` and `npm run build:cdn` (the npm script runs both; dist/examples, which the tarball
+// of row 7 ships, is built here with `npm run build:examples` when missing) and js-waku installed in
 // test/interop/waku-sdk (installed here with `npm ci` when missing). Takes about 10 minutes.
 // Quick run: BENCH_QUICK=1 (small counts everywhere) or BENCH_PUSHES=<n> (row 6 only); a run with any count
 // below the full one writes its table to the system's temp folder, never to bench/RESULTS.md.
@@ -30,6 +33,7 @@ import { WAKU_SDK_NAME, measureSizes } from './size.mjs'
 import { kb } from './size-lib.mjs'
 import { IMPORT_GROUPS, coldChromiumAll, coldNode, coldNodeAll, importTimes } from './cold-start.mjs'
 import { WAKU_SDK_DIR } from './waku-sdk.mjs'
+import { INSTALL_TARGET_BYTES, installSizeNotes, installSizeTable, measureInstallSizes } from './install-size.mjs'
 import { compareSummaries, profileThisProcess, readProfile, summarize } from './profile.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -70,6 +74,10 @@ if (saved == null) {
     if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build:node && npm run build:cdn\` (npm run bench does)`)
   }
   ensureWakuSdk()
+  if (!existsSync(join(ROOT, 'dist/examples/dapp/index.html'))) {
+    log('building the examples the tarball ships: npm run build:examples')
+    execFileSync('npm', ['run', 'build:examples'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 240_000 })
+  }
 }
 
 const machine = saved?.machine ?? {
@@ -157,6 +165,10 @@ if (saved == null) try {
   results.sizes = await measureSizes({ wakuSdk: true, keepCode: [WAKU_SDK_NAME] })
   const wakuSdkCode = results.sizes.find((r) => r.name === WAKU_SDK_NAME)?.code
   for (const r of results.sizes) delete r.code
+
+  // ---- 7. install and package size (npm installs and Vite builds: before the devnet, like row 5) -------------
+  log('install and package size: npm pack, npm install into fresh folders, Vite apps there')
+  results.install = await measureInstallSizes({ log: (...a) => log(' ', ...a) })
 
   // ---- the warm devnet: one service node relaying to two relay nodes, in a process of its own ---------------
   log('warm devnet, our client, @waku/sdk light node')
@@ -306,6 +318,7 @@ const C = results.cold
 const F = results.faults
 const S = results.service
 const A = results.apart
+const Inst = results.install
 const p50 = (s) => stats(s.map((r) => r.ms)).p50
 const coldRow = (where, s) => {
   const ours = p50(s.ours), bare = p50(s.bare), waku = s['waku-sdk'] ? p50(s['waku-sdk']) : NaN
@@ -329,7 +342,12 @@ const summary = [
   ['4', 'under faults: push p99 (ms)', f1(fStats.ours.p99), `@waku/sdk ${f1(fStats.waku.p99)} · ours without faults ${f1(fStats.clean.p99)}`, `${x(fStats.ours.p99 / fStats.waku.p99)} @waku/sdk · ${x(fStats.ours.p99 / fStats.clean.p99)} no faults`, '', ''],
   ...['codec only', 'client without WebRTC', 'full client with WebRTC'].map((name) => ['5', `bundle min+gz: ${name}`, kb(size(name).gzBytes), `bare libp2p ${kb(bareSize.gzBytes)} · @waku/sdk ${wakuSize?.gzBytes != null ? kb(wakuSize.gzBytes) : 'n/a'}`, `${x(size(name).gzBytes / bareSize.gzBytes)} bare · ${wakuSize?.gzBytes != null ? x(size(name).gzBytes / wakuSize.gzBytes) : '-'} @waku/sdk`, '', '']),
   ['6', `service node, ${S.count.toLocaleString('en')} pushes, 32 in flight`, `${f0(S.rate)} pushes/s`, `echo, 32 in flight: ${f0(T.at(-1).echo)}/s`, x(S.rate / T.at(-1).echo), '', ''],
-  ['6', 'devnet process heap after GC (MB)', `${mb(S.heapBefore)} → ${mb(S.heapAfter)}`, '', '', '', '']
+  ['6', 'devnet process heap after GC (MB)', `${mb(S.heapBefore)} → ${mb(S.heapAfter)}`, '', '', '', ''],
+  ...(Inst != null ? [
+    ['7', 'install size, dapp: node_modules (MB)', mb(Inst.installs.dapp.bytes), `@waku/sdk ${mb(Inst.installs.wakuSdk.bytes)}`, x(Inst.installs.dapp.bytes / Inst.installs.wakuSdk.bytes), `<= ${mb(INSTALL_TARGET_BYTES)} MB`, met(Inst.installs.dapp.bytes <= INSTALL_TARGET_BYTES)],
+    ['7', 'install size, dapp with WebRTC: node_modules (MB)', mb(Inst.installs.webrtc.bytes), '', '', '', ''],
+    ['7', 'tarball packed', kb(Inst.tarballs.ours.size), `@waku/sdk ${kb(Inst.tarballs.wakuSdk.size)}`, x(Inst.tarballs.ours.size / Inst.tarballs.wakuSdk.size), '', '']
+  ] : [])
 ]
 
 const md = []
@@ -407,6 +425,17 @@ md.push('## 6. Service node')
 md.push('')
 md.push(`${S.count.toLocaleString('en')} pushes from our client, 32 in flight, to the warm devnet's service node (rate limit off): ${S.secs.toFixed(1)} s, ${f0(S.rate)} pushes/s${S.failed ? `, ${S.failed} failed` : ', none failed'}. The devnet process (the service node and its 2 relay nodes, one event loop) heap after GC: ${mb(S.heapBefore)} MB before, ${mb(S.heapAfter)} MB after (gossipsub remembers seen message ids for 2 minutes; the service node remembers up to 10,000 answers for 2 minutes).`)
 md.push('')
+
+if (Inst != null) {
+  md.push('## 7. Install and package size')
+  md.push('')
+  md.push(`What users install, ours and @waku/sdk 0.0.36 the same way in this run (bench/install-size.mjs, \`node bench/install-size.mjs\` on its own): \`npm install\` into fresh folders with --prefer-offline, so from the npm cache where it has the packages; the tarballs by \`npm pack --json\`; Vite apps with no config built in the installed folders.`)
+  md.push('')
+  md.push(installSizeTable(Inst))
+  md.push('')
+  md.push(...installSizeNotes(Inst))
+  md.push('')
+}
 
 // ---- what limits the missed targets --------------------------------------------------------------------
 
