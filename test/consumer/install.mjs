@@ -94,12 +94,17 @@ export async function startJson (file, args, cwd) {
   })
 }
 
-/** Sends SIGINT and waits for the exit code. */
-/** @param {import('node:child_process').ChildProcess | undefined} child @returns {Promise<number | null>} */
+/**
+ * Sends SIGINT and waits for the exit code; SIGKILL after 10 s (a test must not hang on a child).
+ * @param {import('node:child_process').ChildProcess | undefined} child
+ * @returns {Promise<number | null>}
+ */
 export async function interrupt (child) {
-  if (child == null || child.exitCode != null) return child?.exitCode ?? null
+  if (child == null) return null
+  if (child.exitCode != null || child.signalCode != null) return child.exitCode
   return await new Promise((resolve) => {
-    child.once('exit', (code) => { resolve(code) })
+    const kill = setTimeout(() => { child.kill('SIGKILL') }, 10_000)
+    child.once('exit', (code) => { clearTimeout(kill); resolve(code) })
     child.kill('SIGINT')
   })
 }
