@@ -383,7 +383,7 @@ md.push('')
 md.push('## 3. Time to first delivered push from a cold start')
 md.push('')
 md.push(`Node.js: a new process each (${cfg.coldRuns} of each kind, interleaved); the time is the child's \`performance.now()\` at delivery, so Node.js boot and module loading count. ours: \`createLightPushClient({ bootstrap: [the service node] })\`, \`push\` (bench/cold-child.mjs). bare: \`createLibp2p\` (ws, noise, yamux), \`dial\`, one request with \`sendLightPushRequest\` (dist/protocol/request.js). @waku/sdk: \`createLightNode\` with the same bootstrap address, \`waitForPeers([LightPush])\`, \`lightPush.send\` until one succeeds (bench/waku-sdk.mjs).`)
-md.push(`Chromium (/usr/bin/chromium, headless, Playwright): a fresh browser context per page load (${cfg.chromiumRuns} of each, interleaved, after one uncounted page load that starts the browser); the time is the page's \`performance.now()\` at delivery (from navigation start: script download, parse and evaluation count). ours: dist/cdn/waku-lightpush.min.js (the CDN build, WebRTC included). bare: the same steps as in Node.js, bundled by Vite. @waku/sdk: \`createLightNode\` bundled by Vite from test/interop/waku-sdk/node_modules (the bundle measured in row 5).${Object.keys(C.skipped).length ? ' Skipped: ' + Object.entries(C.skipped).map(([k, v]) => `${k}: ${v}`).join('; ') : ''}`)
+md.push(`Chromium (/usr/bin/chromium, headless, Playwright): a fresh browser context per page load (${cfg.chromiumRuns} of each, interleaved, after one uncounted page load that starts the browser); the time is the page's \`performance.now()\` at delivery (from navigation start: script download, parse and evaluation count). ours: dist/cdn/waku-lightpush.min.js (the CDN build; WebRTC is in a file of its own since issue 9). bare: the same steps as in Node.js, bundled by Vite. @waku/sdk: \`createLightNode\` bundled by Vite from test/interop/waku-sdk/node_modules (the bundle measured in row 5).${Object.keys(C.skipped).length ? ' Skipped: ' + Object.entries(C.skipped).map(([k, v]) => `${k}: ${v}`).join('; ') : ''}`)
 md.push('Phases (medians, ms from process start or navigation start): imported = modules loaded; created = node/client created and started; connected, identified, metadata = the first connection, identify and Waku metadata exchanges done (ours); request = our light push request sent; peer = js-waku\'s `waitForPeers` returned.')
 md.push('')
 const phaseCell = (s) => {
@@ -527,7 +527,7 @@ if (results.coldProfile != null) {
   md.push('')
   md.push(table(['modules imported', 'ms'], names.map((k) => [k, f0(I[k])])))
   md.push('')
-  md.push(`The Node.js entry as shipped loads in ${f0(I[names[0]])} ms (${x(I[names[0]] / I[names[1]])} the bare baseline's ${f0(I[names[1]])} ms); it leaves out \`@libp2p/webrtc\` and \`@libp2p/circuit-relay-v2\` (${f0(I[names[3]])} ms on their own), which Node.js apps import from \`waku-lightpush/webrtc\` only when they want WebRTC (browsers get \`withWebRTC()\` from the main entry; their bundler drops it when unused).`)
+  md.push(`The Node.js entry as shipped loads in ${f0(I[names[0]])} ms (${x(I[names[0]] / I[names[1]])} the bare baseline's ${f0(I[names[1]])} ms); it leaves out \`@libp2p/webrtc\` and \`@libp2p/circuit-relay-v2\` (${f0(I[names[3]])} ms on their own), which apps import from \`waku-lightpush/webrtc\` (in browsers too) only when they want WebRTC, with the optional peer dependency \`@libp2p/webrtc\` installed.`)
   md.push('')
   for (const [kind, r] of Object.entries(P.chromium)) {
     const s = r.summary

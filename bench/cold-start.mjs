@@ -45,7 +45,7 @@ export async function coldNode (kind, bootstrap, { execArgv = [], timeoutMs = 30
 /**
  * Module groups whose import time, in a fresh Node.js process each, splits the cold start's module loading:
  * what this SDK's entry loads, what the bare baseline loads, and the client's own imports with and without the
- * WebRTC transport (which src/client.ts imports statically for withWebRTC()).
+ * WebRTC transport (src/webrtc-transports.ts, loaded only by the waku-lightpush/webrtc entry).
  */
 export const IMPORT_GROUPS = {
   'dist/index.node.js (this SDK, as `ours` loads it)': ['./dist/index.node.js'],

@@ -4,6 +4,7 @@ import { webRTC, type WebRTCTransportInit } from '@libp2p/webrtc'
 import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
 import type { LightPushClientOptions } from './client.js'
 
+/** Options of `withWebRTC()`. */
 export interface WebRTCOptions {
   /** Options of `@libp2p/webrtc`'s `webRTC()` transport (ICE servers, data channel limits). */
   webRTC?: WebRTCTransportInit

@@ -51,6 +51,7 @@ export interface PeerFigures {
   failures?: number
 }
 
+/** Options of the peer cache: where it is kept, how many peers and for how long. */
 export interface PeerCacheInit {
   /**
    * Where the cache is kept. Node has no persistent default: pass `fileCache(path)` from `waku-lightpush/node`.

@@ -20,6 +20,7 @@ export interface Waku2Capabilities {
   sync: boolean
 }
 
+/** The `rs` field of a Waku ENR: a cluster and its shards. */
 export interface RelayShards {
   clusterId: number
   shards: number[]
@@ -127,6 +128,7 @@ export function enrDialAddresses (enr: Enr): Multiaddr[] {
   return out.map((ma) => (ma.toString().includes('/p2p/') ? ma : ma.encapsulate(p2p)))
 }
 
+/** What `encodeEnr` signs into a record. */
 export interface EnrInit {
   /** 32-byte secp256k1 private key. */
   privateKey: Uint8Array

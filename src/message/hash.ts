@@ -2,6 +2,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import type { WakuMessage } from './types.js'
 
+/** Bytes as lowercase hex with a `0x` prefix (how message hashes are written in Waku). */
 export type Hex = `0x${string}`
 
 const encoder = new TextEncoder()

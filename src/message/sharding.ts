@@ -12,6 +12,7 @@ export interface ShardingOptions {
 /** The Waku Network: cluster 1, 8 shards, autosharding. */
 export const THE_WAKU_NETWORK: ShardingOptions = Object.freeze({ clusterId: 1, numShardsInCluster: 8 })
 
+/** One shard of a cluster: `/waku/2/rs/<clusterId>/<shard>`. */
 export interface Shard {
   clusterId: number
   shard: number

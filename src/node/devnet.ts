@@ -1,11 +1,13 @@
 import { createRelayNode, createServiceNode, type ServiceNode, type ServiceNodeOptions, type WakuNode } from './service-node.js'
 import { THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
 
+/** One service node of a devnet: its relay peers and, optionally, a fault profile. */
 export interface DevnetServiceSpec extends Omit<ServiceNodeOptions, 'relayPeers' | 'sharding' | 'listen'> {
   /** How many of the devnet's relay nodes this service node relays to (0 gives 503). Default: all. */
   relayPeers?: number
 }
 
+/** How many relay nodes, and which service nodes, a devnet starts. */
 export interface DevnetOptions {
   /** Relay nodes, connected to each other. Default 4. */
   relays?: number
@@ -17,6 +19,7 @@ export interface DevnetOptions {
   readyTimeoutMs?: number
 }
 
+/** A running service node of a devnet, with what it was asked to be. */
 export interface DevnetService {
   node: ServiceNode
   peerId: string
@@ -25,6 +28,7 @@ export interface DevnetService {
   spec: DevnetServiceSpec
 }
 
+/** A running local network: its service and relay nodes, the service nodes' addresses, and `stop()`. */
 export interface Devnet {
   services: DevnetService[]
   relays: WakuNode[]

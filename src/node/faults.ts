@@ -11,8 +11,10 @@
  */
 export const FAULT_PROFILES = ['always-503', 'strict-429', 'silent', 'slow', 'garbage', 'wrong-request-id', 'zero-count', 'drop'] as const
 
+/** A way a devnet service node misbehaves on purpose (see the README's list). */
 export type FaultProfile = typeof FAULT_PROFILES[number]
 
+/** True for a name in `FAULT_PROFILES`. */
 export function isFaultProfile (value: string): value is FaultProfile {
   return (FAULT_PROFILES as readonly string[]).includes(value)
 }

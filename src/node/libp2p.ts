@@ -12,6 +12,7 @@ import { wakuMetadata, type WakuMetadata } from '../protocol/metadata.js'
 import { allShards, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
 import type { PrivateKey } from '@libp2p/interface'
 
+/** Options of a Node.js libp2p node of the local network (listen addresses, key, relay, circuit relay). */
 export interface NodeLibp2pOptions {
   /** Cluster and shards announced over Waku metadata. Default: The Waku Network, all 8 shards. */
   sharding?: ShardingOptions
@@ -26,6 +27,7 @@ export interface NodeLibp2pOptions {
   circuitRelay?: boolean
 }
 
+/** The libp2p node of a relay or service node, with its services. */
 export type WakuNodeLibp2p = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, relay: GossipSub, circuitRelay?: CircuitRelayService }>
 
 /**

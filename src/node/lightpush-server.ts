@@ -22,6 +22,7 @@ export interface Registrar {
   unhandle(protocol: string): Promise<void>
 }
 
+/** Options of the light push v3 server: sharding, rate limit, fault profile, limits. */
 export interface LightPushServerInit {
   /** Autosharding parameters, for requests without a pubsub topic. Default: cluster 1, 8 shards. */
   sharding?: ShardingOptions

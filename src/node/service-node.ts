@@ -6,6 +6,7 @@ import { LightPushServer, type LightPushServerInit } from './lightpush-server.js
 import { PeerExchangeServer } from './peer-exchange-server.js'
 import { allShards, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
 
+/** A running node of the local network (relay or service): its id, addresses, libp2p node and `stop()`. */
 export interface WakuNode {
   readonly libp2p: WakuNodeLibp2p
   readonly peerId: string
@@ -21,12 +22,14 @@ export interface WakuNode {
   stop(): Promise<void>
 }
 
+/** A service node: a relay node that also serves light push v3. */
 export interface ServiceNode extends WakuNode {
   readonly server: LightPushServer
   /** Peer exchange: `peerExchange.add(enr)` makes a peer known to the clients that ask. */
   readonly peerExchange: PeerExchangeServer
 }
 
+/** Options of a relay node: its libp2p options and the relay nodes it connects to. */
 export interface RelayNodeOptions extends NodeLibp2pOptions {
   sharding?: ShardingOptions
   /** Shards relayed. Default: all of the cluster's. */
@@ -37,6 +40,7 @@ export interface RelayNodeOptions extends NodeLibp2pOptions {
   relayPeers?: string[]
 }
 
+/** Options of a service node: a relay node's, plus its light push server's (faults, rate limit). */
 export interface ServiceNodeOptions extends RelayNodeOptions, Omit<LightPushServerInit, 'sharding' | 'shards'> {}
 
 /** A Waku relay node: subscribes to its shards' pubsub topics and relays what it receives. */

@@ -9,6 +9,7 @@ export interface TokenBucketOptions {
 
 interface Bucket { tokens: number, updatedAt: number }
 
+/** One token bucket per key (a peer id): the service node's rate limit. */
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>()
   private readonly now: () => number

@@ -1,6 +1,7 @@
 import { ewma, newPeerStats, type PeerScore, type PeerStats } from './stats.js'
 import type { Verdict } from '../protocol/status.js'
 
+/** How the selector ranks service peers and cools them down after 429. */
 export interface SelectorOptions {
   /** Relay peer count assumed for a peer not heard from yet, before any peer has delivered. Default 6 (gossipsub D). */
   optimisticRelayPeers?: number

@@ -3,6 +3,7 @@ import { waku } from '../proto/lightpush.js'
 import { encodeMessage, fromProto } from '../message/create.js'
 import type { WakuMessage } from '../message/types.js'
 
+/** A light push v3 request: an id, the pubsub topic (absent: the node derives it) and the message. */
 export interface LightPushRequest {
   requestId: string
   /** Absent: the service node derives it from the content topic (autosharding). */
@@ -11,12 +12,14 @@ export interface LightPushRequest {
   message: WakuMessage | Uint8Array
 }
 
+/** A request as a service node decoded it. */
 export interface DecodedLightPushRequest {
   requestId: string
   pubsubTopic?: string
   message?: WakuMessage
 }
 
+/** A light push v3 response: the request's id, a status code and description, and the relay peer count. */
 export interface LightPushResponse {
   requestId: string
   statusCode: number
@@ -45,6 +48,7 @@ export function decodeRequest (bytes: Uint8Array): DecodedLightPushRequest {
   return request
 }
 
+/** Encodes a response (service node side). */
 export function encodeResponse (response: LightPushResponse): Uint8Array {
   const p: waku.LightPushResponse.$Properties = { requestId: response.requestId, statusCode: response.statusCode }
   if (response.statusDesc != null) p.statusDesc = response.statusDesc

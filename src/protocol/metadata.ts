@@ -11,11 +11,13 @@ const MAX_METADATA_SIZE = 4096
 const TIMEOUT_MS = 5000
 const MAX_KNOWN = 1000
 
+/** What a peer said of itself over Waku metadata. */
 export interface PeerMetadata {
   clusterId?: number
   shards: number[]
 }
 
+/** This node's cluster and shards, which it tells every peer. */
 export interface WakuMetadataInit {
   clusterId: number
   /** Shards this node serves or is interested in. */
@@ -25,6 +27,7 @@ export interface WakuMetadataInit {
   timeoutMs?: number
 }
 
+/** The libp2p components the metadata service uses. */
 export interface WakuMetadataComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
@@ -36,6 +39,7 @@ export interface WakuMetadataEvents {
   metadata: CustomEvent<{ peer: PeerId, metadata?: PeerMetadata }>
 }
 
+/** The Waku metadata service (66/WAKU2-METADATA): asks each new peer its cluster and shards, and answers. */
 export interface WakuMetadata extends TypedEventTarget<WakuMetadataEvents> {
   /** Asks a connected peer for its cluster and shards. */
   query(peer: PeerId, options?: { signal?: AbortSignal }): Promise<PeerMetadata>

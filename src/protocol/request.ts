@@ -4,6 +4,7 @@ import { decodeResponse, type LightPushResponse } from './codec.js'
 import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from './constants.js'
 import type { Connection, Stream } from '@libp2p/interface'
 
+/** Options of one request: its signal (deadline) and the largest response read. */
 export interface RequestOptions {
   /** Aborts the request; its reason decides the error (`TIMEOUT` for a TimeoutError, else `ABORTED`). */
   signal: AbortSignal

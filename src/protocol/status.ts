@@ -30,6 +30,7 @@ export const LightPushStatus = Object.freeze({
  */
 export type Verdict = 'delivered' | 'weak' | 'rate-limited' | 'unavailable' | 'wrong-shard' | 'rejected' | 'failed'
 
+/** What a light push v3 answer means for the sender (the table in the README: delivered, weak, retry elsewhere, give up). */
 export function classifyStatus (statusCode: number, relayPeerCount: number | undefined, minRelayPeers: number): Verdict {
   switch (statusCode) {
     case LightPushStatus.SUCCESS:

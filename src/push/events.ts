@@ -3,7 +3,9 @@ import type { Hex } from '../message/hash.js'
 import type { PeerScore } from '../peers/stats.js'
 import type { Attempt, PushResult } from './types.js'
 
+/** `push:attempt`: one attempt settled (`index` counts from 0 within the push). */
 export interface PushAttemptDetail { messageHash: Hex, pubsubTopic: string, attempt: Attempt, index: number }
+/** `push:retry`: the push goes on after `attempts` attempts, after `delayMs`, on `peers`, because of `reason`. */
 export interface PushRetryDetail { messageHash: Hex, pubsubTopic: string, attempts: number, delayMs: number, peers: string[], reason: string }
 
 /** Typed events of the light push service and client. */
