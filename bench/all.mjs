@@ -50,7 +50,7 @@ const OUT = isFull ? join(ROOT, 'bench/RESULTS.md') : join(os.tmpdir(), 'waku-li
 const PROFILES = saved?.profiles ?? join(os.tmpdir(), `waku-lightpush-bench-${process.pid}`)
 mkdirSync(PROFILES, { recursive: true })
 
-const TARGET = { latency: 1.15, throughput: 0.8, coldBare: 1.2, coldWaku: 0.5 }
+const TARGET = { overhead: 1.05, latency: 1.15, throughput: 0.8, coldBare: 1.2, coldWaku: 0.5 }
 /** A @waku/sdk round under faults starts no new send after this; then this long for its background retries. */
 const FAULT_ROUND_CAP_S = 25
 const FAULT_GRACE_S = 10
@@ -183,9 +183,10 @@ if (saved == null) try {
   const samples = await interleave({
     ours: timed(ops.push),
     echo: timed(ops.echo),
+    bare: timed(ops.bare),
     'waku-sdk': async () => { const r = await wakuSdk.send(); if (!r.ok) wakuFailures++; return r.ms }
   }, { n: cfg.latencyN, warmup: cfg.latencyWarmup })
-  results.latency = { ours: stats(samples.ours), echo: stats(samples.echo), wakuSdk: stats(samples['waku-sdk']), wakuFailures, wakuPeers: wakuSdk.ready.peers, wakuMuxers: wakuSdk.ready.muxers }
+  results.latency = { ours: stats(samples.ours), echo: stats(samples.echo), bare: stats(samples.bare), wakuSdk: stats(samples['waku-sdk']), wakuFailures, wakuPeers: wakuSdk.ready.peers, wakuMuxers: wakuSdk.ready.muxers }
   await wakuSdk.stop(); wakuSdk = undefined
   const L = results.latency
   log(`  p50 ours ${L.ours.p50.toFixed(2)} / echo ${L.echo.p50.toFixed(2)} / @waku/sdk ${L.wakuSdk.p50.toFixed(2)} ms; p99 ${L.ours.p99.toFixed(2)} / ${L.echo.p99.toFixed(2)} / ${L.wakuSdk.p99.toFixed(2)} ms`)
@@ -335,6 +336,7 @@ const us = (v) => Number.isFinite(v) ? `${v.toFixed(0)} µs` : '-'
 const summary = [
   ['1', 'warm push latency p50 (ms)', L.ours.p50.toFixed(2), `echo ${L.echo.p50.toFixed(2)} · @waku/sdk ${L.wakuSdk.p50.toFixed(2)}`, `${x(L.ours.p50 / L.echo.p50)} echo · ${x(L.ours.p50 / L.wakuSdk.p50)} @waku/sdk`, `<= ${TARGET.latency}x echo`, met(L.ours.p50 / L.echo.p50 <= TARGET.latency)],
   ['1', 'warm push latency p99 (ms)', L.ours.p99.toFixed(2), `echo ${L.echo.p99.toFixed(2)} · @waku/sdk ${L.wakuSdk.p99.toFixed(2)}`, `${x(L.ours.p99 / L.echo.p99)} echo · ${x(L.ours.p99 / L.wakuSdk.p99)} @waku/sdk`, `<= ${TARGET.latency}x echo`, met(L.ours.p99 / L.echo.p99 <= TARGET.latency)],
+  ...(L.bare != null ? [['1', 'SDK\'s own cost: client.push p50 vs a bare v3 request (ms)', L.ours.p50.toFixed(2), `bare sendLightPushRequest ${L.bare.p50.toFixed(2)}`, x(L.ours.p50 / L.bare.p50), `<= ${TARGET.overhead}x bare`, met(L.ours.p50 / L.bare.p50 <= TARGET.overhead)]] : []),
   ...T.map((r) => ['2', `throughput, ${r.inFlight} in flight (/s)`, f0(r.push), `echo ${f0(r.echo)}`, x(r.ratio), `>= ${TARGET.throughput}x echo`, met(r.ratio >= TARGET.throughput)]),
   ...coldRows.map((r) => ['3', `cold start to first push, ${r.where} (ms, p50)`, f0(r.ours), `bare libp2p ${f0(r.bare)} · @waku/sdk ${Number.isFinite(r.waku) ? f0(r.waku) : 'n/a'}`, `${x(r.vsBare)} bare · ${x(r.vsWaku)} @waku/sdk`, `<= ${TARGET.coldBare}x bare, <= ${TARGET.coldWaku}x @waku/sdk`, met(r.ok)]),
   ['4', 'under faults: told delivered % (reached the relays %)', `${pct(F.ours.delivered, F.ours.pushes)} (${pct(F.ours.reached, F.ours.pushes)})`, `@waku/sdk ${pct(F.wakuSdk.delivered, F.wakuSdk.pushes)} (${pct(F.wakuSdk.reached, F.wakuSdk.pushes)}) of ${F.wakuSdk.pushes}`, '', '100% ours', met(F.ours.delivered === F.ours.pushes && F.ours.reached === F.ours.pushes)],
@@ -363,10 +365,11 @@ md.push('')
 
 md.push('## 1. Warm push latency')
 md.push('')
-md.push(`${cfg.latencyN} sequential requests each after ${cfg.latencyWarmup} warm-up iterations, the three interleaved (the order rotates every iteration). Devnet: one service node relaying to two relay nodes (rate limit off). Echo: a fresh stream on our client's connection to the same service node, one length-prefixed frame of a light push request's size written and read back. @waku/sdk: \`lightPush.send\` (autoRetry off) timed inside its own process, connected to the same service node over ${L.wakuMuxers.join(', ')}; ${L.wakuFailures} of its sends failed.`)
+md.push(`${cfg.latencyN} sequential requests each after ${cfg.latencyWarmup} warm-up iterations, the four interleaved (the order rotates every iteration). Devnet: one service node relaying to two relay nodes (rate limit off). Echo: a fresh stream on our client's connection to the same service node, one length-prefixed frame of a light push request's size written and read back. Bare v3 request: the same message as a light push v3 request on that connection, with no selector, retry or events (client.push / bare is the SDK's own cost). @waku/sdk: \`lightPush.send\` (autoRetry off) timed inside its own process, connected to the same service node over ${L.wakuMuxers.join(', ')}; ${L.wakuFailures} of its sends failed.`)
 md.push('')
 md.push(table(['', 'p50 ms', 'p99 ms', 'mean ms', 'p50 vs echo', 'p99 vs echo'], [
   ['ours (client.push)', L.ours.p50.toFixed(2), L.ours.p99.toFixed(2), L.ours.mean.toFixed(2), x(L.ours.p50 / L.echo.p50), x(L.ours.p99 / L.echo.p99)],
+  ...(L.bare != null ? [['bare light push v3 request (prepareMessage, encodeRequest, sendLightPushRequest)', L.bare.p50.toFixed(2), L.bare.p99.toFixed(2), L.bare.mean.toFixed(2), x(L.bare.p50 / L.echo.p50), x(L.bare.p99 / L.echo.p99)]] : []),
   ['bare libp2p lp echo', L.echo.p50.toFixed(2), L.echo.p99.toFixed(2), L.echo.mean.toFixed(2), '1.00x', '1.00x'],
   ['@waku/sdk 0.0.36 lightPush.send', L.wakuSdk.p50.toFixed(2), L.wakuSdk.p99.toFixed(2), L.wakuSdk.mean.toFixed(2), x(L.wakuSdk.p50 / L.echo.p50), x(L.wakuSdk.p99 / L.echo.p99)]
 ]))
