@@ -10,12 +10,16 @@ import { wakuMetadata } from './protocol/metadata.js'
 import { allShards, type ShardingOptions } from './message/sharding.js'
 import { THE_WAKU_NETWORK_PRESET, type NetworkPreset } from './discovery/presets.js'
 import { peerCache, recordScore, type PeerCache, type PeerCacheInit } from './discovery/cache.js'
-import { dnsDiscovery } from './discovery/dns.js'
-import { peerExchange, type PeerExchangeInit } from './discovery/peer-exchange.js'
+import { dnsDiscovery, type DnsDiscovery } from './discovery/dns.js'
+import { peerExchange, type PeerExchangeDiscovery, type PeerExchangeInit } from './discovery/peer-exchange.js'
 import { webCryptoIdentity } from './peers/identity.js'
+import { LightPushError } from './errors.js'
+import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 
-export interface LightPushClientOptions extends LightPushInit {
+// `discoveryNotes` is left out: the client fills it in with what its own discovery modules did.
+export interface LightPushClientOptions extends Omit<LightPushInit, 'discoveryNotes'> {
   /** The network joined: sharding, bootstrap peers, ENR trees, DoH resolvers. Default: The Waku Network. */
   network?: NetworkPreset
   /** Multiaddrs (with /p2p/<peer id>) to start from; replaces the preset's bootstrap list and ENR trees. */
@@ -71,39 +75,81 @@ const ALLOW_ALL: ConnectionGater = {
   denyDialPeer: async () => false
 }
 
+/** The default discovery modules, once libp2p has made them: what they did goes into NO_PEERS errors. */
+interface Sources { bootstrap: number, cache?: PeerCache, dns?: DnsDiscovery, px?: PeerExchangeDiscovery }
+
 /**
  * Every discovery source at once, so the first light push peer to appear is used: the peer cache (tried first),
  * the bootstrap list, ENR trees over DNS-over-HTTPS and peer exchange.
  */
-function defaultDiscovery (options: LightPushClientOptions, network: NetworkPreset, sharding: ShardingOptions, onCache: (cache: PeerCache) => void): NonNullable<Libp2pOptions['peerDiscovery']> {
+function defaultDiscovery (options: LightPushClientOptions, network: NetworkPreset, sharding: ShardingOptions, sources: Sources): NonNullable<Libp2pOptions['peerDiscovery']> {
   const explicit = options.bootstrap != null
   const list = options.bootstrap ?? (options.enrTrees != null ? [] : [...network.bootstrap])
   const trees = options.enrTrees ?? (explicit ? [] : [...network.enrTrees])
   const out: NonNullable<Libp2pOptions['peerDiscovery']> = []
   if (options.peerCache !== false) {
     const factory = peerCache(options.peerCache ?? {})
-    out.push((components) => {
-      const cache = factory(components)
-      onCache(cache)
-      return cache
-    })
+    out.push((components) => (sources.cache = factory(components)))
   }
+  sources.bootstrap = list.length
   if (list.length > 0) out.push(bootstrapDiscovery({ list, timeout: 0 }))
   if (trees.length > 0) {
-    out.push(dnsDiscovery({ enrTrees: trees, dohResolvers: options.dohResolvers ?? [...network.dohResolvers], clusterId: sharding.clusterId }))
+    const factory = dnsDiscovery({ enrTrees: trees, dohResolvers: options.dohResolvers ?? [...network.dohResolvers], clusterId: sharding.clusterId })
+    out.push((components) => (sources.dns = factory(components)))
   }
   if (options.peerExchange !== false) {
-    out.push(peerExchange({ clusterId: sharding.clusterId, ...(typeof options.peerExchange === 'object' ? options.peerExchange : {}) }))
+    const factory = peerExchange({ clusterId: sharding.clusterId, ...(typeof options.peerExchange === 'object' ? options.peerExchange : {}) })
+    out.push((components) => (sources.px = factory(components)))
   }
   return out
 }
 
+/** One line per discovery source: what it did so far. */
+function describeSources (sources: Sources | undefined): string[] {
+  if (sources == null) return ['Discovery: the app\'s own modules (the `discovery` option).']
+  const lines: string[] = []
+  if (sources.cache != null) lines.push(`Peer cache: ${sources.cache.entries().length} peer(s) remembered.`)
+  lines.push(sources.bootstrap > 0 ? `Bootstrap: ${sources.bootstrap} address(es) listed.` : 'Bootstrap: none listed.')
+  if (sources.dns != null) lines.push(`ENR trees: ${sources.dns.outcome}`)
+  if (sources.px != null) lines.push(`Peer exchange: ${sources.px.outcome}`)
+  return lines
+}
+
+/**
+ * Throws INVALID_OPTIONS unless every address is a multiaddr ending in `/p2p/<peer id>`: libp2p's bootstrap module
+ * would drop such an address with only a log line, and the client would wait for peers until its deadline.
+ */
+function checkBootstrap (list: unknown, option: string): void {
+  if (list == null) return
+  if (!Array.isArray(list)) throw new LightPushError('INVALID_OPTIONS', `createLightPushClient: \`${option}\` must be an array of multiaddr strings.`)
+  for (const address of list as unknown[]) {
+    const shown = typeof address === 'string' ? JSON.stringify(address) : String(address)
+    const bad = (why: string): LightPushError => new LightPushError('INVALID_OPTIONS', `Bootstrap address ${shown} ${why}`)
+    if (typeof address !== 'string') throw bad('is not a string.')
+    let peer: string | undefined
+    try {
+      peer = multiaddr(address).getComponents().filter((c) => c.code === CODE_P2P).pop()?.value
+    } catch (err) {
+      throw bad(`is not a multiaddr: ${(err as Error).message}${/[.!?]$/.test((err as Error).message) ? '' : '.'}`)
+    }
+    if (peer == null) throw bad('lacks /p2p/<peer id>: a bootstrap peer is named by its id (for example .../wss/p2p/16Uiu2HA...).')
+    try {
+      peerIdFromString(peer)
+    } catch {
+      throw bad(`has an invalid peer id "${peer}".`)
+    }
+  }
+}
+
 /** Creates and starts a light push client. */
 export async function createLightPushClient (options: LightPushClientOptions = {}): Promise<LightPushClient> {
+  // Checked before anything is made: a mistyped address fails here, not as a push that finds no peer.
+  checkBootstrap(options.bootstrap, 'bootstrap')
+  if (options.network != null && options.bootstrap == null) checkBootstrap(options.network.bootstrap, 'network.bootstrap')
   const network = options.network ?? THE_WAKU_NETWORK_PRESET
   const sharding = options.sharding ?? { clusterId: network.clusterId, numShardsInCluster: network.numShardsInCluster }
-  let cache: PeerCache | undefined
-  const discovery = options.discovery ?? defaultDiscovery(options, network, sharding, (c) => { cache = c })
+  const sources: Sources | undefined = options.discovery == null ? { bootstrap: 0 } : undefined
+  const discovery = options.discovery ?? defaultDiscovery(options, network, sharding, sources as Sources)
   if (options.listen != null && (!Array.isArray(options.listen) || options.listen.some((a) => typeof a !== 'string'))) {
     throw new TypeError('createLightPushClient: `listen` must be an array of multiaddr strings')
   }
@@ -122,12 +168,17 @@ export async function createLightPushClient (options: LightPushClientOptions = {
       ping: ping(),
       // nwaku hangs up on peers that do not answer metadata: a client must speak it to stay connected.
       metadata: wakuMetadata({ clusterId: sharding.clusterId, shards: allShards(sharding) }),
-      lightPush: lightPush({ ...options, sharding, identifyConnections: true })
+      lightPush: lightPush({
+        ...options,
+        sharding,
+        identifyConnections: true,
+        discoveryNotes: () => describeSources(sources)
+      })
     }
   }) as unknown as LightPushLibp2p
   const service = libp2p.services.lightPush
   // Set while libp2p was built (TypeScript cannot see the callback's assignment).
-  const known = cache as PeerCache | undefined
+  const known = sources?.cache as PeerCache | undefined
   if (known != null) service.addEventListener('peer:score', (evt) => { recordScore(known, evt.detail) })
   return {
     libp2p,

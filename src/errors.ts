@@ -6,16 +6,21 @@ import type { Attempt } from './push/types.js'
 export type LightPushErrorCode =
   /** The content topic is not `/{application}/{version}/{name}/{encoding}` (generation 0 at most). */
   | 'INVALID_CONTENT_TOPIC'
-  /** The pubsub topic is not `/waku/2/rs/<cluster>/<shard>` or names a cluster or shard out of range. */
+  /** The pubsub topic is not `/waku/2/rs/<cluster>/<shard>`, names a cluster or shard out of range, or another cluster than the client's. */
   | 'INVALID_PUBSUB_TOPIC'
   /** The message itself is malformed (empty payload, `meta` over 64 bytes, bad timestamp, ...). */
   | 'INVALID_MESSAGE'
   /** The encoded message is over the size limit. */
   | 'MESSAGE_TOO_LARGE'
-  /** No connected peer serves light push v3 for this shard. */
+  /**
+   * No connected peer serves light push v3 for this shard (a push), or too few connected in time
+   * (`waitForServicePeers`); `metaMessages` say what each discovery source did.
+   */
   | 'NO_PEERS'
-  /** The caller's signal aborted the push. */
+  /** The caller's signal aborted the push (or `waitForServicePeers`). */
   | 'ABORTED'
+  /** The client (its libp2p node, or the light push service) is stopped, or stopped during the push or wait. */
+  | 'STOPPED'
   /** The deadline passed before the network took the message. */
   | 'TIMEOUT'
   /** A service node refused the message itself (400, 413, 420): retrying elsewhere cannot help. */
@@ -26,12 +31,14 @@ export type LightPushErrorCode =
   | 'MALFORMED_RESPONSE'
   /** The stream or connection broke, or could not be opened. */
   | 'STREAM_ERROR'
-  /** An option is out of range (for example maxAttempts 0). */
+  /** An option is out of range (for example maxAttempts 0), or a bootstrap address is not a multiaddr with `/p2p/<peer id>`. */
   | 'INVALID_OPTIONS'
   /** An ENR (EIP-778 / 31/WAKU2-ENR) or an ENR tree record (EIP-1459) is malformed or badly signed. */
   | 'INVALID_ENR'
   /** Peer discovery found nothing usable: no DNS-over-HTTPS resolver answered, a record was missing, or time ran out. */
   | 'DISCOVERY_FAILED'
+  /** An optional peer dependency that the entry used needs is not installed (`waku-lightpush/webrtc`: `@libp2p/webrtc`). */
+  | 'MISSING_DEPENDENCY'
 
 export interface LightPushErrorOptions {
   cause?: unknown

@@ -1,9 +1,9 @@
 import { TypedEventEmitter } from 'main-event'
-import { serviceCapabilities } from '@libp2p/interface'
+import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { LightPushError } from './errors.js'
 import { prepareMessage, type MessageInput, type PreparedMessage } from './message/create.js'
-import { parseShardTopic, THE_WAKU_NETWORK, type Shard, type ShardingOptions } from './message/sharding.js'
-import { METADATA_PROTOCOL, type WakuMetadata } from './protocol/metadata.js'
+import { allShards, parseShardTopic, THE_WAKU_NETWORK, type Shard, type ShardingOptions } from './message/sharding.js'
+import { METADATA_PROTOCOL, wakuMetadata, type WakuMetadata, type WakuMetadataComponents } from './protocol/metadata.js'
 import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from './protocol/constants.js'
 import { sendLightPushRequest } from './protocol/request.js'
 import { Selector, type SelectorOptions } from './peers/selector.js'
@@ -12,11 +12,15 @@ import { IdentifyLater, type IdentifyRunner } from './peers/identify-later.js'
 import { PeerSlots } from './push/slots.js'
 import { resolvePolicy, type PushPolicy } from './push/policy.js'
 import { sendPush } from './push/sender.js'
+import { linkedSignal } from './push/signals.js'
 import type { LightPushEvents } from './push/events.js'
 import type { ServicePeer } from './peers/stats.js'
 import type { PushOptions, PushResult } from './push/types.js'
 import type { ComponentLogger, Connection, Libp2pEvents, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+/** How long `waitForServicePeers` waits when it is given no signal. */
+const WAIT_FOR_PEERS_MS = 30_000
 
 export interface LightPushInit extends UpkeepOptions {
   /** Autosharding parameters. Default: The Waku Network (cluster 1, 8 shards). */
@@ -35,6 +39,12 @@ export interface LightPushInit extends UpkeepOptions {
    * `createLightPushClient` turns it on.
    */
   identifyConnections?: boolean
+  /**
+   * What discovery modules outside this service did, one line each, added to NO_PEERS errors after what this
+   * service's dials came to. `createLightPushClient` reports its own modules (peer cache, bootstrap, ENR trees,
+   * peer exchange) through it.
+   */
+  discoveryNotes?: () => string[]
 }
 
 export interface LightPushComponents {
@@ -52,6 +62,7 @@ export interface LightPushComponents {
 export interface WaitForServicePeersOptions {
   /** Default 1. */
   count?: number
+  /** Ends the wait (ABORTED). Default: a 30 s deadline (NO_PEERS). */
   signal?: AbortSignal
 }
 
@@ -65,13 +76,19 @@ export interface LightPush extends TypedEventTarget<LightPushEvents> {
    * peer is confirmed.
    */
   peers(): ServicePeer[]
-  /** Resolves once `count` light push peers are connected. */
+  /**
+   * Resolves once `count` light push peers are connected. Rejects with a LightPushError that says how many are:
+   * NO_PEERS after 30 s (when no `signal` is given), ABORTED when `signal` aborts, STOPPED when the service stops.
+   */
   waitForServicePeers(options?: WaitForServicePeersOptions): Promise<void>
 }
 
 class LightPushService extends TypedEventEmitter<LightPushEvents> implements LightPush {
   readonly [Symbol.toStringTag] = 'waku-lightpush'
   readonly [serviceCapabilities] = ['@waku/lightpush-client']
+  // libp2p refuses to start without them and names what is missing (UnmetServiceDependenciesError): identify says
+  // who serves light push, and nwaku hangs up on a peer that does not answer Waku metadata.
+  readonly [serviceDependencies] = ['@libp2p/identify', '@waku/metadata']
   private readonly servicePeerIds = new Map<string, PeerId>()
   private readonly selector: Selector
   private readonly slots: PeerSlots
@@ -90,6 +107,8 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   private topologyId?: string
   private readonly identifyLater: IdentifyLater
   private activePushes = 0
+  /** Set by start(), aborted (with STOPPED) by stop(): pushes and waits in flight end at once. */
+  private lifetime?: AbortController
 
   constructor (private readonly components: LightPushComponents, private readonly init: LightPushInit = {}) {
     super()
@@ -169,6 +188,7 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   }
 
   async start (): Promise<void> {
+    if (this.lifetime == null || this.lifetime.signal.aborted) this.lifetime = new AbortController()
     if (this.topologyId != null) return
     this.topologyId = await this.components.registrar.register(LIGHTPUSH_PROTOCOL, {
       onConnect: async (peer) => {
@@ -198,6 +218,7 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
   }
 
   async stop (): Promise<void> {
+    this.lifetime?.abort(new LightPushError('STOPPED', 'The light push service stopped.'))
     this.upkeep.stop()
     this.identifyLater.stop()
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
@@ -210,7 +231,17 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
     this.awaitingMetadata.clear()
   }
 
+  /** The signal of a running service; throws STOPPED when it is stopped (or was never started). */
+  private running (): AbortSignal {
+    const signal = this.lifetime?.signal
+    if (signal == null || signal.aborted) {
+      throw new LightPushError('STOPPED', 'The light push service is stopped: create a new client (or start its libp2p node again).')
+    }
+    return signal
+  }
+
   async push (message: MessageInput, options: PushOptions = {}): Promise<PushResult> {
+    const stopped = this.running()
     const policy = resolvePolicy(this.init.push, options)
     const prepared = prepareMessage(message, {
       sharding: this.init.sharding ?? THE_WAKU_NETWORK,
@@ -220,15 +251,17 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
     const shard = parseShardTopic(prepared.pubsubTopic)
     this.activePushes++
     try {
-      return await this.send(prepared, policy, shard, options.signal)
+      return await this.send(prepared, policy, shard, options.signal, stopped)
     } finally {
       this.activePushes--
       if (this.activePushes === 0 || this.servicePeerIds.size > 0) this.identifyLater.releaseAll()
     }
   }
 
-  private async send (prepared: PreparedMessage, policy: PushPolicy, shard: Shard, signal: AbortSignal | undefined): Promise<PushResult> {
+  private async send (prepared: PreparedMessage, policy: PushPolicy, shard: Shard, signal: AbortSignal | undefined, stopped: AbortSignal): Promise<PushResult> {
     return await sendPush({
+      stopped,
+      discoveryNotes: () => this.discoveryNotes(shard),
       selector: this.selector,
       slots: this.slots,
       servicePeers: () => this.usablePeers(shard),
@@ -271,10 +304,45 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
 
   async waitForServicePeers (options: WaitForServicePeersOptions = {}): Promise<void> {
     const count = options.count ?? 1
-    const signal = options.signal ?? AbortSignal.timeout(30_000)
-    while (this.servicePeerIds.size < count) {
-      await this.nextPeersChange(signal)
+    let have = this.servicePeerIds.size
+    const tally = (): string => `${have} of ${count} connected`
+    const stopped = this.lifetime?.signal
+    if (stopped == null || stopped.aborted) {
+      throw new LightPushError('STOPPED', `The light push service is stopped (${tally()}): create a new client (or start its libp2p node again).`)
     }
+    if (have >= count) return
+    const wait = linkedSignal([options.signal, stopped], options.signal == null ? WAIT_FOR_PEERS_MS : undefined)
+    try {
+      while ((have = this.servicePeerIds.size) < count) await this.nextPeersChange(wait.signal)
+    } catch (err) {
+      if (stopped.aborted) throw new LightPushError('STOPPED', `The light push service stopped while waiting for ${count} service peer(s): ${tally()}.`, { cause: err })
+      const metaMessages = this.discoveryNotes()
+      if (options.signal?.aborted === true) {
+        throw new LightPushError('ABORTED', `Waiting for ${count} service peer(s) was aborted: ${tally()}.`, { cause: options.signal.reason, metaMessages })
+      }
+      if (wait.signal.aborted) {
+        throw new LightPushError('NO_PEERS', `Timed out after ${WAIT_FOR_PEERS_MS} ms waiting for ${count} light push service peer(s): ${tally()}.`, { cause: err, metaMessages })
+      }
+      throw err
+    } finally {
+      wait.dispose()
+    }
+  }
+
+  /** What discovery and the dials came to, for NO_PEERS errors; with a shard, also whether connected peers serve it. */
+  private discoveryNotes (shard?: Shard): string[] {
+    const lines: string[] = []
+    try {
+      lines.push(...(this.init.discoveryNotes?.() ?? []))
+    } catch {
+      // A note is a hint: one that fails to build must not replace the error it explains.
+    }
+    lines.push(...this.upkeep.report())
+    const confirmed = this.servicePeerIds.size
+    if (shard != null && confirmed > 0 && this.usablePeers(shard).length === 0) {
+      lines.push(`${confirmed} light push peer(s) connected, none serving /waku/2/rs/${shard.clusterId}/${shard.shard} (Waku metadata).`)
+    }
+    return lines
   }
 
   private onDiscovery (evt: CustomEvent<{ id: PeerId, multiaddrs: import('@multiformats/multiaddr').Multiaddr[] }>): void {
@@ -317,9 +385,29 @@ class LightPushService extends TypedEventEmitter<LightPushEvents> implements Lig
 }
 
 /**
- * The light push client as a libp2p service, for apps that already run libp2p:
- * `createLibp2p({ services: { lightPush: lightPush() } })`. It needs identify to learn who serves light push.
+ * The light push client as a libp2p service, for apps that already run libp2p. It needs identify and Waku metadata
+ * beside it (libp2p says so at creation when one is missing); {@link lightPushServices} adds metadata and this
+ * service with the same sharding.
  */
 export function lightPush (init: LightPushInit = {}): (components: LightPushComponents) => LightPush {
   return (components) => new LightPushService(components, init)
+}
+
+/**
+ * Waku metadata and the light push service with one sharding, for an app's own `createLibp2p` (next to its identify):
+ *
+ * ```ts
+ * const node = await createLibp2p({ ...yourOptions, services: { identify: identify(), ...lightPushServices() } })
+ * await node.services.lightPush.push({ contentTopic: '/my-app/1/chat/proto', payload })
+ * ```
+ */
+export function lightPushServices (init: LightPushInit = {}): {
+  metadata: (components: WakuMetadataComponents) => WakuMetadata
+  lightPush: (components: LightPushComponents) => LightPush
+} {
+  const sharding = init.sharding ?? THE_WAKU_NETWORK
+  return {
+    metadata: wakuMetadata({ clusterId: sharding.clusterId, shards: allShards(sharding) }),
+    lightPush: lightPush({ ...init, sharding })
+  }
 }

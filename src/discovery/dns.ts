@@ -1,6 +1,6 @@
 import { TypedEventEmitter } from 'main-event'
 import { peerDiscoverySymbol, serviceCapabilities } from '@libp2p/interface'
-import { LightPushError } from '../errors.js'
+import { LightPushError, isLightPushError } from '../errors.js'
 import { enrDialAddresses, type Enr } from './enr.js'
 import { parseEnrTreeUrl, type EnrTreeUrl } from './enr-tree.js'
 import { DEFAULT_MAX_ENRS, TreeWalk, checkOptions, isUint, type CheckedOptions, type DohFetch } from './tree-walk.js'
@@ -42,6 +42,8 @@ export interface DnsDiscovery extends PeerDiscovery, Startable {
   isStarted(): boolean
   /** Resolves when the walk in progress (if any) has ended. */
   settled(): Promise<void>
+  /** What the walks came to so far, in words (for example "no DNS-over-HTTPS resolver answered ..."). */
+  readonly outcome: string
 }
 
 /**
@@ -100,6 +102,7 @@ class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   private readonly offered = new Map<string, PeerInfo>()
   private controller?: AbortController
   private running?: Promise<void>
+  private lastWalk?: string
 
   constructor (
     components: DnsDiscoveryComponents,
@@ -113,6 +116,12 @@ class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
 
   get peers (): readonly PeerInfo[] {
     return [...this.offered.values()]
+  }
+
+  get outcome (): string {
+    if (this.offered.size > 0) return `${this.offered.size} light push peer(s) found in ${this.trees.length} ENR tree(s).`
+    if (this.lastWalk != null) return this.lastWalk
+    return this.running != null ? `walking ${this.trees.length} ENR tree(s), no answer yet.` : 'not started.'
   }
 
   isStarted (): boolean {
@@ -158,9 +167,13 @@ class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
         })
         const enrs = await walk.run(this.trees)
         this.log('DNS discovery found %d light push peers', enrs.length)
+        if (enrs.length === 0) {
+          this.lastWalk = `the ENR tree(s) hold no light push peer${this.filter.clusterId != null ? ` of cluster ${this.filter.clusterId}` : ''} with a dial address.`
+        }
       } catch (err) {
         if (signal.aborted) return
         this.log.error('DNS discovery failed - %e', err)
+        this.lastWalk = isLightPushError(err) ? lowerFirst(err.shortMessage) : `failed: ${(err as Error)?.message ?? String(err)}`
       }
       if (signal.aborted || this.offered.size > 0) return
       this.log('no light push peer in the ENR trees, walking again in %d ms', delay)
@@ -176,6 +189,10 @@ class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     this.offered.set(id, info)
     this.safeDispatchEvent('peer', { detail: info })
   }
+}
+
+function lowerFirst (text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text
 }
 
 /** Resolves true after `ms`, false at once if `signal` aborts first. */

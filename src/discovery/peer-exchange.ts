@@ -30,6 +30,8 @@ export interface PeerExchangeComponents {
 export interface PeerExchangeDiscovery extends PeerDiscovery {
   /** Asks one connected peer; resolves with the verified ENRs it returned (all, before filtering). */
   query(peer: PeerId, options?: { signal?: AbortSignal }): Promise<Enr[]>
+  /** What the queries came to so far, in words (for a NO_PEERS error). */
+  readonly outcome: string
 }
 
 /** Encodes a peer exchange query (the client side of the wire). */
@@ -64,6 +66,7 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   private timer?: ReturnType<typeof setInterval>
   private readonly pxPeers = new Map<string, PeerId>()
   private readonly controller = new AbortController()
+  private readonly tally = { asked: 0, failed: 0, offered: new Set<string>() }
 
   constructor (private readonly components: PeerExchangeComponents, private readonly init: PeerExchangeInit = {}) {
     super()
@@ -91,16 +94,25 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     this.pxPeers.clear()
   }
 
+  get outcome (): string {
+    const { asked, failed, offered } = this.tally
+    if (asked === 0) return 'no connected peer serves peer exchange yet.'
+    return `asked ${asked} time(s), ${offered.size} light push peer(s) offered${failed > 0 ? `, ${failed} query(ies) failed` : ''}.`
+  }
+
   private ask (peer: PeerId): void {
+    this.tally.asked++
     this.query(peer, { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(TIMEOUT_MS)]) })
       .then((enrs) => {
         for (const enr of enrs) {
           if (enr.waku2?.lightPush !== true) continue
           if (this.init.clusterId !== undefined && enr.shards !== undefined && enr.shards.clusterId !== this.init.clusterId) continue
+          this.tally.offered.add(enr.peerId.toString())
           this.safeDispatchEvent('peer', { detail: { id: enr.peerId, multiaddrs: enrDialAddresses(enr) } })
         }
       }, () => {
         // A peer that cannot answer now is asked again at the next interval.
+        this.tally.failed++
       })
   }
 

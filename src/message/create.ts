@@ -26,7 +26,10 @@ export interface MessageInput {
 export interface PrepareOptions {
   /** Push on this pubsub topic (static sharding). Default: derived from the content topic by autosharding. */
   pubsubTopic?: string
-  /** Autosharding parameters. Default: The Waku Network (cluster 1, 8 shards). */
+  /**
+   * Autosharding parameters. Default: The Waku Network (cluster 1, 8 shards). When given, an explicit
+   * `pubsubTopic` must be in its cluster.
+   */
   sharding?: ShardingOptions
   /** Maximum encoded WakuMessage size in bytes. Default: 150 KiB (nwaku's default). */
   maxMessageSize?: number
@@ -45,7 +48,13 @@ export interface PreparedMessage {
 export function prepareMessage (input: MessageInput, options: PrepareOptions = {}): PreparedMessage {
   const message = createMessage(input)
   const pubsubTopic = options.pubsubTopic ?? pubsubTopicFor(message.contentTopic, options.sharding ?? THE_WAKU_NETWORK)
-  parseShardTopic(pubsubTopic)
+  const { clusterId } = parseShardTopic(pubsubTopic)
+  const ours = options.sharding?.clusterId
+  if (ours !== undefined && clusterId !== ours) {
+    throw new LightPushError('INVALID_PUBSUB_TOPIC', `Pubsub topic "${pubsubTopic}" is in cluster ${clusterId}, but this client is in cluster ${ours}.`, {
+      metaMessages: [`Its service nodes do not serve another cluster: push on /waku/2/rs/${ours}/<shard>, or give the client \`sharding\` (or \`network\`) of cluster ${clusterId}.`]
+    })
+  }
   const bytes = encodeMessage(message)
   const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
   if (bytes.byteLength > max) {

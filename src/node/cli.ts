@@ -7,7 +7,7 @@ import { createServiceNode } from './service-node.js'
 import { createDevnet, type Devnet, type DevnetServiceSpec } from './devnet.js'
 import { PACKAGE_ROOT, startExamplesServer, type ExamplesServer } from './http-server.js'
 import { isFaultProfile, FAULT_PROFILES } from './faults.js'
-import { createLightPushClient } from '../client.js'
+import { createLightPushClient, type LightPushClient } from '../client.js'
 import { isLightPushError } from '../errors.js'
 import type { PushResult } from '../push/types.js'
 
@@ -140,7 +140,16 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
     if (minRelayPeers == null || timeoutMs == null) return usage('push', '--min-relay-peers and --timeout take whole numbers.')
     const json = values.json === true
     // The peer is named explicitly, so a ws:// or loopback address is what the user asked for.
-    const client = await createLightPushClient({ bootstrap: [peer], allowInsecureLocal: true, targetServicePeers: 1, peerExchange: false, peerCache: false })
+    let client: LightPushClient
+    try {
+      client = await createLightPushClient({ bootstrap: [peer], allowInsecureLocal: true, targetServicePeers: 1, peerExchange: false, peerCache: false })
+    } catch (err) {
+      // A --peer that is not a multiaddr with /p2p/<peer id>: a usage error, told before any node is made.
+      if (!isLightPushError(err, 'INVALID_OPTIONS')) throw err
+      if (json) line({ event: 'failed', code: err.code, message: err.message, attempts: [] })
+      else console.error(`${err.code}: --peer: ${[err.shortMessage, ...err.metaMessages].join(' ')}`)
+      return 2
+    }
     try {
       const result = await client.push({ contentTopic, payload: new TextEncoder().encode(payload) }, { minRelayPeers, timeoutMs })
       if (json) line({ event: 'delivered', ...result })

@@ -12,10 +12,41 @@ export interface UpkeepOptions {
   intervalMs?: number
 }
 
-interface Known { id: PeerId, addrs: Multiaddr[], failures: number, nextDialAt: number, dialing: boolean, connectedAt?: number }
+interface Known {
+  id: PeerId
+  addrs: Multiaddr[]
+  failures: number
+  nextDialAt: number
+  dialing: boolean
+  connectedAt?: number
+  /** Why the last dial failed, in words (cleared by a dial that connects). */
+  lastError?: string
+}
 
 /** A connection that ends sooner than this after the dial counts as a failed dial (the peer hung up on us). */
 const SHORT_LIVED_MS = 10_000
+const DIAL_TIMEOUT_MS = 10_000
+/** Distinct dial failure reasons a report lists. */
+const MAX_REASONS = 3
+
+/** Why a dial failed, in words a user can act on; libp2p's errors are told apart by name. */
+export function describeDialError (err: unknown): string {
+  const e = err as { name?: string, message?: string, errors?: unknown[] } | undefined
+  switch (e?.name) {
+    case 'DialDeniedError':
+      return 'the connection gater refused every address (libp2p\'s default gater in browsers refuses ws:// and private addresses: pass `allowInsecureLocal: true` for a local network).'
+    case 'NoValidAddressesError':
+      return 'no address dialable by this client\'s transports (WebSockets: /ws or /wss).'
+    case 'TimeoutError':
+    case 'AbortError':
+      return `no connection within ${DIAL_TIMEOUT_MS / 1000} s.`
+  }
+  // libp2p tries each address; when all fail it throws them together.
+  if (Array.isArray(e?.errors) && e.errors.length > 0) return describeDialError(e.errors[0])
+  const message = (typeof e?.message === 'string' && e.message !== '' ? e.message : String(err)).split('\n')[0]
+  const name = e?.name != null && e.name !== 'Error' ? `${e.name}: ` : ''
+  return `${name}${message}${/[.!?]$/.test(message) ? '' : '.'}`
+}
 
 /**
  * Keeps `targetServicePeers` connections to light push peers from what discovery offers: dials known peers
@@ -97,6 +128,29 @@ export class ConnectionUpkeep {
 
   private controller = new AbortController()
 
+  /**
+   * What became of the peers discovery offered, in a few lines (for a NO_PEERS error): how many, the reasons
+   * dials failed (grouped, most common first), and the peers ruled out by identify or another cluster.
+   */
+  report (): string[] {
+    const known = [...this.known.values()]
+    if (known.length === 0) return ['Dials: no discovery source has offered a peer yet.']
+    const connected = known.filter((k) => this.deps.isConnected(k.id)).length
+    const lines = [`Dials: ${known.length} peer(s) discovered, ${connected} connected, ${known.filter((k) => k.dialing).length} being dialed.`]
+    const reasons = new Map<string, number>()
+    for (const k of known) {
+      if (k.lastError != null && !this.deps.isConnected(k.id)) reasons.set(k.lastError, (reasons.get(k.lastError) ?? 0) + 1)
+    }
+    const sorted = [...reasons].sort((a, b) => b[1] - a[1])
+    for (const [why, n] of sorted.slice(0, MAX_REASONS)) lines.push(`Dials: ${n} peer(s) failed: ${why}`)
+    if (sorted.length > MAX_REASONS) lines.push(`Dials: ${sorted.length - MAX_REASONS} other reason(s) of failure.`)
+    const notService = known.filter((k) => this.notService.has(k.id.toString())).length
+    if (notService > 0) lines.push(`Dials: ${notService} peer(s) connected but do not serve light push v3 (identify).`)
+    const elsewhere = known.filter((k) => !this.notService.has(k.id.toString()) && !this.deps.shouldDial(k.id)).length
+    if (elsewhere > 0) lines.push(`Dials: ${elsewhere} peer(s) are in another cluster (Waku metadata).`)
+    return lines
+  }
+
   /** Dials as many known peers as the target still lacks, skipping ones in backoff. */
   tick (): void {
     if (this.timer == null) return
@@ -108,9 +162,13 @@ export class ConnectionUpkeep {
       if (k.dialing || k.nextDialAt > now || this.notService.has(key) || this.deps.isConnected(k.id) || !this.deps.shouldDial(k.id)) continue
       missing--
       k.dialing = true
-      this.deps.dial(k.id, k.addrs, AbortSignal.any([this.controller.signal, AbortSignal.timeout(10_000)]))
-        .then(() => { k.connectedAt = Date.now() })
-        .catch(() => {
+      this.deps.dial(k.id, k.addrs, AbortSignal.any([this.controller.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]))
+        .then(() => {
+          k.connectedAt = Date.now()
+          k.lastError = undefined
+        })
+        .catch((err: unknown) => {
+          if (!this.controller.signal.aborted) k.lastError = describeDialError(err)
           k.nextDialAt = Date.now() + backoffDelay(k.failures++, this.options.baseRedialMs ?? 1000, this.options.maxRedialMs ?? 60_000, true)
         })
         .finally(() => { k.dialing = false })

@@ -23,6 +23,10 @@ export interface SenderComponents {
   /** One request/response with `peer`; rejects with a LightPushError. */
   request(peer: string, request: Uint8Array, signal: AbortSignal): Promise<LightPushResponse>
   emit<K extends keyof LightPushEvents>(type: K, detail: LightPushEvents[K]['detail']): void
+  /** Aborts when the service stops: the push then ends at once with STOPPED. */
+  stopped?: AbortSignal
+  /** What discovery did, in a few lines, for a NO_PEERS error. */
+  discoveryNotes?(): string[]
 }
 
 /** Hedge delay before anything is known of the peers' answer times. */
@@ -41,7 +45,7 @@ interface Running { peer: string, cancel: LinkedSignal, attempt?: Promise<Attemp
 export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal): Promise<PushResult> {
   const { pubsubTopic, hash: messageHash } = prepared
   const deadlineAt = c.selector.now() + policy.timeoutMs
-  const push = linkedSignal([callerSignal], policy.timeoutMs)
+  const push = linkedSignal([callerSignal, c.stopped], policy.timeoutMs)
   const { signal } = push
   // One listener for the whole push, raced against whatever the push waits for.
   const stopped = aborted(signal)
@@ -91,7 +95,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
       }
       if (running.size === 0) {
         if (started >= policy.maxAttempts) {
-          throw new LightPushError('EXHAUSTED', `No service node confirmed the message after ${attempts.length} attempts.`, { metaMessages: summary(attempts, policy), attempts })
+          throw new LightPushError('EXHAUSTED', `No service node confirmed the message after ${attempts.length} attempt(s) on ${distinctPeers(attempts)} service node(s).`, { metaMessages: summary(attempts, policy), attempts })
         }
         // Every peer is cooling down after a 429: wait for the first to warm (or go on at once if one just has).
         // No usable peer at all: wait for one to connect.
@@ -141,7 +145,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
     }
   } catch (err) {
     cancelAll(running)
-    const error = finalError(err, attempts, policy, callerSignal)
+    const error = finalError(err, attempts, policy, callerSignal, c)
     c.emit('push:failed', error)
     throw error
   } finally {
@@ -257,25 +261,33 @@ function describe (a: Attempt | undefined): string {
   return `${a.verdict} (${a.status}${a.relayPeerCount != null ? `, ${a.relayPeerCount} relay peers` : ''}) from ${a.peer}`
 }
 
+/** Service nodes among the attempts (a peer retried counts once). */
+function distinctPeers (attempts: readonly Attempt[]): number {
+  return new Set(attempts.map((a) => a.peer)).size
+}
+
 function summary (attempts: Attempt[], policy: PushPolicy): string[] {
-  const weak = attempts.filter((a) => a.verdict === 'weak')
+  const weak = distinctPeers(attempts.filter((a) => a.verdict === 'weak'))
   const lines = attempts.map((a, i) => `attempt ${i + 1}: ${describe(a)} in ${a.ms} ms`)
-  if (weak.length > 0) {
-    lines.push(`${weak.length} service node(s) took the message with fewer than ${policy.minRelayPeers} relay peers: relayed, but not confirmed.`)
+  if (weak > 0) {
+    lines.push(`${weak} service node(s) took the message with fewer than ${policy.minRelayPeers} relay peers: relayed, but not confirmed.`)
   }
   return lines
 }
 
-function finalError (err: unknown, attempts: Attempt[], policy: PushPolicy, callerSignal: AbortSignal | undefined): LightPushError {
+function finalError (err: unknown, attempts: Attempt[], policy: PushPolicy, callerSignal: AbortSignal | undefined, c: SenderComponents): LightPushError {
   if (isLightPushError(err) && (err.code === 'EXHAUSTED' || err.code === 'REJECTED')) return err
   const meta = summary(attempts, policy)
+  if (c.stopped?.aborted === true) {
+    return new LightPushError('STOPPED', 'The light push service stopped during the push.', { cause: c.stopped.reason, metaMessages: meta, attempts })
+  }
   if (callerSignal?.aborted === true) {
     return new LightPushError('ABORTED', 'The push was aborted.', { cause: callerSignal.reason, metaMessages: meta, attempts })
   }
   if (err instanceof Error && err.name === 'TimeoutError') {
     if (attempts.length === 0) {
       return new LightPushError('NO_PEERS', `No service peer for light push v3 was available within ${policy.timeoutMs} ms.`, {
-        metaMessages: ['Check the bootstrap addresses and that the peers serve /vac/waku/lightpush/3.0.0 on this shard.'],
+        metaMessages: [...(c.discoveryNotes?.() ?? []), 'Check the bootstrap addresses and that the peers serve /vac/waku/lightpush/3.0.0 on this shard.'],
         attempts
       })
     }

@@ -94,6 +94,27 @@ describe('waku-lightpush CLI', () => {
     expect(bad.stderr).toContain('INVALID_CONTENT_TOPIC')
   })
 
+  it('push with a --peer that is not a multiaddr with /p2p/<peer id> exits 2: one stderr line, or one JSON line', async () => {
+    for (const peer of ['nope', '/ip4/127.0.0.1/tcp/1/ws', '/ip4/127.0.0.1/tcp/1/ws/p2p/xyz']) {
+      const args = ['push', '--peer', peer, '--content-topic', '/cli/1/test/proto', '--payload', 'x']
+      const plain = await run(args)
+      expect(plain.code).toBe(2)
+      expect(plain.stdout).toBe('')
+      expect(plain.stderr.trimEnd().split('\n')).toHaveLength(1)
+      expect(plain.stderr).toMatch(/^INVALID_OPTIONS: --peer: Bootstrap address /)
+      expect(plain.stderr).toContain(JSON.stringify(peer))
+      const json = await run([...args, '--json'])
+      expect(json.code).toBe(2)
+      expect(json.stderr).toBe('')
+      const lines = json.stdout.trimEnd().split('\n')
+      expect(lines).toHaveLength(1)
+      const out = JSON.parse(lines[0])
+      expect(Object.keys(out)).toEqual(['event', 'code', 'message', 'attempts'])
+      expect(out).toMatchObject({ event: 'failed', code: 'INVALID_OPTIONS', attempts: [] })
+      expect(out.message).toContain(JSON.stringify(peer))
+    }
+  })
+
   it('devnet prints services with their relay peers and fault profiles', async () => {
     const { child, first } = await start(['devnet', '--relays', '2', '--services', '1', '--faults', 'always-503'])
     try {
