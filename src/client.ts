@@ -151,7 +151,7 @@ export async function createLightPushClient (options: LightPushClientOptions = {
   const sources: Sources | undefined = options.discovery == null ? { bootstrap: 0 } : undefined
   const discovery = options.discovery ?? defaultDiscovery(options, network, sharding, sources as Sources)
   if (options.listen != null && (!Array.isArray(options.listen) || options.listen.some((a) => typeof a !== 'string'))) {
-    throw new TypeError('createLightPushClient: `listen` must be an array of multiaddr strings')
+    throw new LightPushError('INVALID_OPTIONS', 'createLightPushClient: `listen` must be an array of multiaddr strings.')
   }
   const privateKey = options.privateKey ?? await webCryptoIdentity()
   const libp2p = await createLibp2p({

@@ -81,6 +81,15 @@ describe('bootstrap addresses are checked at creation (INVALID_OPTIONS)', () => 
     expect(createLibp2p).not.toHaveBeenCalled()
   })
 
+  it('a `listen` that is not a list of strings is INVALID_OPTIONS too, before any node is made', async () => {
+    for (const listen of ['/p2p-circuit', [42]]) {
+      const err = await rejection(createLightPushClient({ bootstrap: [], listen: listen as string[], peerCache: false }))
+      expect(err.code).toBe('INVALID_OPTIONS')
+      expect(err.message).toContain('`listen`')
+    }
+    expect(createLibp2p).not.toHaveBeenCalled()
+  })
+
   it('a valid address still makes a client', async () => {
     const client = await createLightPushClient({ bootstrap: [`/ip4/127.0.0.1/tcp/1/ws/p2p/${PEER}`], peerCache: false, peerExchange: false })
     await client.stop()
