@@ -51,7 +51,7 @@ export const IMPORT_GROUPS = {
   'dist/index.node.js (this SDK, as `ours` loads it)': ['./dist/index.node.js'],
   'bare baseline (libp2p, ws, noise, yamux, multiaddr, request + codec)': ['./dist/node/polyfills.js', 'libp2p', '@libp2p/websockets', '@libp2p/noise', '@libp2p/yamux', '@multiformats/multiaddr', './dist/protocol/request.js', './dist/protocol/codec.js', './dist/message/create.js'],
   "src/client.ts's imports without @libp2p/webrtc and circuit-relay-v2": ['./dist/node/polyfills.js', 'libp2p', '@libp2p/websockets', '@libp2p/noise', '@libp2p/yamux', '@libp2p/identify', '@libp2p/ping', '@libp2p/bootstrap',
-    './dist/service.js', './dist/protocol/metadata.js', './dist/message/sharding.js', './dist/discovery/presets.js', './dist/discovery/cache.js', './dist/discovery/dns.js', './dist/discovery/peer-exchange.js'],
+    './dist/service/index.js', './dist/protocol/metadata.js', './dist/message/sharding.js', './dist/discovery/presets.js', './dist/discovery/cache.js', './dist/discovery/dns.js', './dist/discovery/peer-exchange.js'],
   '@libp2p/webrtc + @libp2p/circuit-relay-v2 alone': ['./dist/node/polyfills.js', '@libp2p/webrtc', '@libp2p/circuit-relay-v2']
 }
 

@@ -1,7 +1,9 @@
 import { TypedEventEmitter } from 'main-event'
 import { peerDiscoverySymbol, serviceCapabilities } from '@libp2p/interface'
 import { LightPushError, isLightPushError } from '../errors.js'
-import { enrDialAddresses, type Enr } from './enr.js'
+import { componentLogger } from '../utils/logger.js'
+import { delay } from '../utils/wait.js'
+import { enrDialAddresses, servesLightPush, type Enr } from './enr.js'
 import { parseEnrTreeUrl, type EnrTreeUrl } from './enr-tree.js'
 import { DEFAULT_MAX_ENRS, TreeWalk, checkOptions, isUint, type CheckedOptions, type DohFetch } from './tree-walk.js'
 import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerInfo, Startable } from '@libp2p/interface'
@@ -86,14 +88,6 @@ export function dnsDiscovery (init: DnsDiscoveryInit): (components?: DnsDiscover
   })
 }
 
-/** True for an ENR that advertises light push and, when asked, the cluster and one of the shards. */
-export function servesLightPush (enr: Enr, clusterId?: number, shards?: readonly number[]): boolean {
-  if (enr.waku2?.lightPush !== true) return false
-  if (clusterId == null) return true
-  if (enr.shards == null || enr.shards.clusterId !== clusterId) return false
-  return shards == null || shards.length === 0 || shards.some((s) => enr.shards?.shards.includes(s) === true)
-}
-
 class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implements DnsDiscovery {
   readonly [peerDiscoverySymbol] = this
   readonly [Symbol.toStringTag] = 'waku-lightpush:dns-discovery'
@@ -111,7 +105,7 @@ class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     private readonly filter: { clusterId?: number, shards?: number[], retryDelayMs: number }
   ) {
     super()
-    this.log = components.logger?.forComponent('waku-lightpush:dns-discovery') ?? silentLogger()
+    this.log = componentLogger(components.logger, 'waku-lightpush:dns-discovery')
   }
 
   get peers (): readonly PeerInfo[] {
@@ -155,7 +149,7 @@ class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   }
 
   private async run (signal: AbortSignal): Promise<void> {
-    let delay = this.filter.retryDelayMs
+    let delayMs = this.filter.retryDelayMs
     for (;;) {
       try {
         const walk = new TreeWalk({
@@ -176,9 +170,9 @@ class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
         this.lastWalk = isLightPushError(err) ? lowerFirst(err.shortMessage) : `failed: ${(err as Error)?.message ?? String(err)}`
       }
       if (signal.aborted || this.offered.size > 0) return
-      this.log('no light push peer in the ENR trees, walking again in %d ms', delay)
-      if (!await sleep(delay, signal)) return
-      delay = Math.min(delay * 2, 60_000)
+      this.log('no light push peer in the ENR trees, walking again in %d ms', delayMs)
+      if (!await delay(delayMs, signal).then(() => true, () => false)) return
+      delayMs = Math.min(delayMs * 2, 60_000)
     }
   }
 
@@ -193,19 +187,4 @@ class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
 
 function lowerFirst (text: string): string {
   return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text
-}
-
-/** Resolves true after `ms`, false at once if `signal` aborts first. */
-async function sleep (ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false
-  return await new Promise((resolve) => {
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(true) }, ms)
-    const onAbort = (): void => { clearTimeout(timer); resolve(false) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
-function silentLogger (): Logger {
-  const log = (() => {}) as unknown as Logger
-  return Object.assign(log, { error: () => {}, trace: () => {}, newScope: () => silentLogger(), enabled: false })
 }

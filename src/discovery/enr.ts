@@ -6,6 +6,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { LightPushError } from '../errors.js'
+import { mayServe } from '../peers/serves-shard.js'
 import type { PeerId } from '@libp2p/interface'
 
 /** EIP-778: a record is at most 300 bytes. */
@@ -233,4 +234,12 @@ function concat (parts: Uint8Array[]): Uint8Array {
   let o = 0
   for (const p of parts) { out.set(p, o); o += p.byteLength }
   return out
+}
+
+/**
+ * True for an ENR that advertises light push and may serve `clusterId` (and one of `shards`) by the one rule of
+ * `mayServe`: a record without `rs` is not ruled out (metadata and the peer's answers decide later).
+ */
+export function servesLightPush (enr: Enr, clusterId?: number, shards?: readonly number[]): boolean {
+  return enr.waku2?.lightPush === true && (clusterId === undefined || mayServe(enr.shards, clusterId, shards))
 }

@@ -1,10 +1,12 @@
 import { TypedEventEmitter } from 'main-event'
 import { peerDiscoverySymbol, serviceCapabilities } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
+import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
 import { waku } from '../proto/peer_exchange.js'
 import { fromInt64, toInt64 } from '../proto/int64.js'
-import { decodeEnr, enrDialAddresses, type Enr } from './enr.js'
-import type { PeerDiscovery, PeerDiscoveryEvents, PeerId, Stream } from '@libp2p/interface'
+import { exchange } from '../protocol/exchange.js'
+import { componentLogger } from '../utils/logger.js'
+import { decodeEnr, enrDialAddresses, servesLightPush, type Enr } from './enr.js'
+import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 /** 34/WAKU2-PEER-EXCHANGE */
@@ -25,6 +27,7 @@ export interface PeerExchangeInit {
 export interface PeerExchangeComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
+  logger?: ComponentLogger
 }
 
 export interface PeerExchangeDiscovery extends PeerDiscovery {
@@ -62,17 +65,22 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   readonly [peerDiscoverySymbol] = this
   readonly [Symbol.toStringTag] = 'waku-peer-exchange'
   readonly [serviceCapabilities] = ['@libp2p/peer-discovery']
+  private readonly log: Logger
   private topologyId?: string
-  private timer?: ReturnType<typeof setInterval>
+  private task?: RepeatingTask
+  /** Made by start(), aborted by stop(): queries in flight end with the module. */
+  private controller?: AbortController
   private readonly pxPeers = new Map<string, PeerId>()
-  private readonly controller = new AbortController()
   private readonly tally = { asked: 0, failed: 0, offered: new Set<string>() }
 
   constructor (private readonly components: PeerExchangeComponents, private readonly init: PeerExchangeInit = {}) {
     super()
+    this.log = componentLogger(components.logger, 'waku-lightpush:peer-exchange')
   }
 
   async start (): Promise<void> {
+    if (this.controller != null) return
+    this.controller = new AbortController()
     this.topologyId = await this.components.registrar.register(PEER_EXCHANGE_PROTOCOL, {
       onConnect: (peer) => {
         this.pxPeers.set(peer.toString(), peer)
@@ -82,15 +90,18 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     })
     const every = this.init.intervalMs ?? 60_000
     if (every > 0) {
-      this.timer = setInterval(() => { for (const peer of this.pxPeers.values()) this.ask(peer) }, every)
-      ;(this.timer as { unref?: () => void }).unref?.()
+      this.task = repeatingTask(() => { for (const peer of this.pxPeers.values()) this.ask(peer) }, every)
+      this.task.start()
     }
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.timer)
-    this.controller.abort(new Error('stopped'))
+    this.task?.stop()
+    this.task = undefined
+    this.controller?.abort(new Error('peer exchange stopped'))
+    this.controller = undefined
     if (this.topologyId != null) this.components.registrar.unregister(this.topologyId)
+    this.topologyId = undefined
     this.pxPeers.clear()
   }
 
@@ -101,43 +112,38 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   }
 
   private ask (peer: PeerId): void {
+    const stopped = this.controller?.signal
+    if (stopped == null) return
     this.tally.asked++
-    this.query(peer, { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(TIMEOUT_MS)]) })
+    const signal = AbortSignal.any([stopped, AbortSignal.timeout(TIMEOUT_MS)])
+    this.query(peer, { signal })
       .then((enrs) => {
-        for (const enr of enrs) {
-          if (enr.waku2?.lightPush !== true) continue
-          if (this.init.clusterId !== undefined && enr.shards !== undefined && enr.shards.clusterId !== this.init.clusterId) continue
+        const offered = enrs.filter((enr) => servesLightPush(enr, this.init.clusterId))
+        this.log('%p answered %d ENRs, %d light push peer(s) of cluster %s offered', peer, enrs.length, offered.length, this.init.clusterId ?? 'any')
+        for (const enr of offered) {
           this.tally.offered.add(enr.peerId.toString())
           this.safeDispatchEvent('peer', { detail: { id: enr.peerId, multiaddrs: enrDialAddresses(enr) } })
         }
-      }, () => {
+      }, (err: unknown) => {
         // A peer that cannot answer now is asked again at the next interval.
         this.tally.failed++
+        if (!stopped.aborted) this.log('%p did not answer: %s', peer, (err as Error).message)
       })
   }
 
   async query (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<Enr[]> {
     const signal = options.signal ?? AbortSignal.timeout(TIMEOUT_MS)
-    let stream: Stream | undefined
-    try {
-      stream = await this.components.connectionManager.openStream(peer, PEER_EXCHANGE_PROTOCOL, { signal })
-      const lp = lpStream(stream, { maxDataLength: MAX_PEER_EXCHANGE_SIZE })
-      await lp.write(encodePeerExchangeQuery(this.init.numPeers ?? 10), { signal })
-      const { enrs } = decodePeerExchangeRpc((await lp.read({ signal })).subarray())
-      await stream.close({ signal })
-      const out: Enr[] = []
-      for (const bytes of enrs) {
-        try {
-          out.push(decodeEnr(bytes))
-        } catch {
-          // A record that does not verify is dropped; the others still count.
-        }
+    const frame = await exchange(async (signal) => await this.components.connectionManager.openStream(peer, PEER_EXCHANGE_PROTOCOL, { signal }),
+      encodePeerExchangeQuery(this.init.numPeers ?? 10), { signal, maxResponseSize: MAX_PEER_EXCHANGE_SIZE })
+    const out: Enr[] = []
+    for (const bytes of decodePeerExchangeRpc(frame).enrs) {
+      try {
+        out.push(decodeEnr(bytes))
+      } catch {
+        // A record that does not verify is dropped; the others still count.
       }
-      return out
-    } catch (err) {
-      stream?.abort(err as Error)
-      throw err
     }
+    return out
   }
 }
 

@@ -19,7 +19,8 @@ const IDENTIFY_TIMEOUT_MS = 5000
  */
 export class IdentifyLater {
   private readonly pending = new Map<string, { connection: Connection, timer: ReturnType<typeof setTimeout> }>()
-  private stopped = false
+  /** Until start(): a service that has not started (or has stopped) runs no identify. */
+  private stopped = true
 
   constructor (private readonly deps: {
     identify(): IdentifyRunner | undefined
@@ -53,6 +54,10 @@ export class IdentifyLater {
   /** No push waits any more: every deferred identify runs. */
   releaseAll (): void {
     for (const peer of [...this.pending.keys()]) this.release(peer)
+  }
+
+  start (): void {
+    this.stopped = false
   }
 
   stop (): void {

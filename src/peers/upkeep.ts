@@ -1,16 +1,35 @@
-import { backoffDelay } from '../push/delay.js'
+import { repeatingTask, type RepeatingTask } from '@libp2p/utils'
+import { backoffDelay } from '../utils/backoff.js'
+import { silentLogger } from '../utils/logger.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { PeerId } from '@libp2p/interface'
+import type { Logger, PeerId } from '@libp2p/interface'
 
+/** How the client keeps its connections to light push peers. */
 export interface UpkeepOptions {
-  /** Connections to light push peers to keep. Default 3. */
+  /**
+   * Connections to light push peers to keep.
+   * @default 3
+   */
   targetServicePeers?: number
-  /** Redial backoff. Default 1 s doubling to 60 s. */
+  /**
+   * First redial delay of a peer whose dial failed or that hung up soon after one; doubles per failure.
+   * @default 1000
+   */
   baseRedialMs?: number
+  /**
+   * Largest redial delay.
+   * @default 60000
+   */
   maxRedialMs?: number
-  /** How often the connections are checked. Default 1 s. */
+  /**
+   * How often the connections are checked.
+   * @default 1000
+   */
   intervalMs?: number
 }
+
+/** The upkeep defaults, in one place. */
+export const UPKEEP_DEFAULTS: Readonly<Required<UpkeepOptions>> = Object.freeze({ targetServicePeers: 3, baseRedialMs: 1000, maxRedialMs: 60_000, intervalMs: 1000 })
 
 interface Known {
   id: PeerId
@@ -56,7 +75,10 @@ export function describeDialError (err: unknown): string {
 export class ConnectionUpkeep {
   private readonly known = new Map<string, Known>()
   private readonly notService = new Set<string>()
-  private timer?: ReturnType<typeof setInterval>
+  private task?: RepeatingTask
+  /** Made by start(), aborted by stop(): dials in flight end with the upkeep, and a restart gets a fresh one. */
+  private controller?: AbortController
+  private readonly options: Required<UpkeepOptions>
   readonly target: number
 
   constructor (
@@ -67,9 +89,17 @@ export class ConnectionUpkeep {
       shouldDial(peer: PeerId): boolean
       dial(peer: PeerId, addrs: Multiaddr[], signal: AbortSignal): Promise<void>
     },
-    private readonly options: UpkeepOptions = {}
+    options: UpkeepOptions = {},
+    private readonly log: Logger = silentLogger()
   ) {
-    this.target = options.targetServicePeers ?? 3
+    const d = UPKEEP_DEFAULTS
+    this.options = {
+      targetServicePeers: options.targetServicePeers ?? d.targetServicePeers,
+      baseRedialMs: options.baseRedialMs ?? d.baseRedialMs,
+      maxRedialMs: options.maxRedialMs ?? d.maxRedialMs,
+      intervalMs: options.intervalMs ?? d.intervalMs
+    }
+    this.target = this.options.targetServicePeers
   }
 
   /** A discovered peer (bootstrap, peer exchange, cache...). */
@@ -89,7 +119,8 @@ export class ConnectionUpkeep {
     const k = this.known.get(id.toString())
     if (k?.connectedAt != null) {
       if (Date.now() - k.connectedAt < SHORT_LIVED_MS) {
-        k.nextDialAt = Date.now() + backoffDelay(k.failures++, this.options.baseRedialMs ?? 1000, this.options.maxRedialMs ?? 60_000, true)
+        k.nextDialAt = Date.now() + this.redialDelay(k)
+        this.log('%p hung up %d ms after we dialed it: redial in %d ms at the earliest', id, Date.now() - k.connectedAt, k.nextDialAt - Date.now())
       } else {
         k.failures = 0
       }
@@ -113,20 +144,20 @@ export class ConnectionUpkeep {
   }
 
   start (): void {
-    if (this.timer != null) return
-    this.timer = setInterval(() => { this.tick() }, this.options.intervalMs ?? 1000)
-    // The interval must not keep a Node.js process alive on its own.
-    ;(this.timer as { unref?: () => void }).unref?.()
+    if (this.controller != null) return
+    this.controller = new AbortController()
+    this.task = repeatingTask(() => { this.tick() }, this.options.intervalMs)
+    this.task.start()
     this.tick()
   }
 
   stop (): void {
-    clearInterval(this.timer)
-    this.timer = undefined
-    this.controller.abort(new Error('stopped'))
+    this.task?.stop()
+    this.task = undefined
+    this.controller?.abort(new Error('connection upkeep stopped'))
+    this.controller = undefined
+    for (const k of this.known.values()) k.dialing = false
   }
-
-  private controller = new AbortController()
 
   /**
    * What became of the peers discovery offered, in a few lines (for a NO_PEERS error): how many, the reasons
@@ -153,7 +184,8 @@ export class ConnectionUpkeep {
 
   /** Dials as many known peers as the target still lacks, skipping ones in backoff. */
   tick (): void {
-    if (this.timer == null) return
+    const stopped = this.controller?.signal
+    if (stopped == null) return
     const now = Date.now()
     let missing = this.target - this.deps.servicePeerCount() - [...this.known.values()].filter((k) => k.dialing).length
     for (const k of this.known.values()) {
@@ -162,16 +194,25 @@ export class ConnectionUpkeep {
       if (k.dialing || k.nextDialAt > now || this.notService.has(key) || this.deps.isConnected(k.id) || !this.deps.shouldDial(k.id)) continue
       missing--
       k.dialing = true
-      this.deps.dial(k.id, k.addrs, AbortSignal.any([this.controller.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]))
+      this.log('dialing %p (%d address(es), %d earlier failure(s))', k.id, k.addrs.length, k.failures)
+      this.deps.dial(k.id, k.addrs, AbortSignal.any([stopped, AbortSignal.timeout(DIAL_TIMEOUT_MS)]))
         .then(() => {
           k.connectedAt = Date.now()
           k.lastError = undefined
+          this.log('connected to %p', k.id)
         })
         .catch((err: unknown) => {
-          if (!this.controller.signal.aborted) k.lastError = describeDialError(err)
-          k.nextDialAt = Date.now() + backoffDelay(k.failures++, this.options.baseRedialMs ?? 1000, this.options.maxRedialMs ?? 60_000, true)
+          if (stopped.aborted) return
+          k.lastError = describeDialError(err)
+          k.nextDialAt = Date.now() + this.redialDelay(k)
+          this.log('dial of %p failed (%s): next try in %d ms', k.id, k.lastError, k.nextDialAt - Date.now())
         })
-        .finally(() => { k.dialing = false })
+        .finally(() => { if (!stopped.aborted) k.dialing = false })
     }
   }
+
+  private redialDelay (k: Known): number {
+    return backoffDelay(k.failures++, this.options.baseRedialMs, this.options.maxRedialMs, true)
+  }
 }
+

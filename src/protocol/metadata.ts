@@ -2,7 +2,9 @@ import { lpStream } from '@libp2p/utils'
 import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { waku } from '../proto/metadata.js'
-import type { Connection, PeerId, Stream, Libp2pEvents, TypedEventTarget, IdentifyResult } from '@libp2p/interface'
+import { exchange } from './exchange.js'
+import { componentLogger } from '../utils/logger.js'
+import type { ComponentLogger, Connection, Logger, PeerId, Stream, Libp2pEvents, TypedEventTarget, IdentifyResult } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 /** 66/WAKU2-METADATA: peers tell each other their cluster and shards right after connecting. */
@@ -32,6 +34,7 @@ export interface WakuMetadataComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
+  logger?: ComponentLogger
 }
 
 export interface WakuMetadataEvents {
@@ -52,22 +55,29 @@ class WakuMetadataService extends TypedEventEmitter<WakuMetadataEvents> implemen
   readonly [serviceCapabilities] = ['@waku/metadata']
   private readonly known = new Map<string, PeerMetadata>()
   private readonly timeoutMs: number
+  private readonly log: Logger
+  private started = false
 
   constructor (private readonly components: WakuMetadataComponents, private readonly init: WakuMetadataInit) {
     super()
     this.timeoutMs = init.timeoutMs ?? TIMEOUT_MS
+    this.log = componentLogger(components.logger, 'waku-lightpush:metadata')
     this.handle = this.handle.bind(this)
     this.onIdentify = this.onIdentify.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
   }
 
   async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
     await this.components.registrar.handle(METADATA_PROTOCOL, this.handle, { runOnLimitedConnection: true })
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
   }
 
   async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.components.registrar.unhandle(METADATA_PROTOCOL)
@@ -79,19 +89,11 @@ class WakuMetadataService extends TypedEventEmitter<WakuMetadataEvents> implemen
 
   async query (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<PeerMetadata> {
     const signal = options.signal ?? AbortSignal.timeout(this.timeoutMs)
-    let stream: Stream | undefined
-    try {
-      stream = await this.components.connectionManager.openStream(peer, METADATA_PROTOCOL, { signal })
-      const lp = lpStream(stream, { maxDataLength: MAX_METADATA_SIZE })
-      await lp.write(this.encodeOwn(), { signal })
-      const metadata = toPeerMetadata(waku.WakuMetadataResponse.decode((await lp.read({ signal })).subarray()))
-      await stream.close({ signal })
-      this.known.set(peer.toString(), metadata)
-      return metadata
-    } catch (err) {
-      stream?.abort(err as Error)
-      throw err
-    }
+    const frame = await exchange(async (signal) => await this.components.connectionManager.openStream(peer, METADATA_PROTOCOL, { signal }),
+      this.encodeOwn(), { signal, maxResponseSize: MAX_METADATA_SIZE })
+    const metadata = toPeerMetadata(waku.WakuMetadataResponse.decode(frame))
+    this.known.set(peer.toString(), metadata)
+    return metadata
   }
 
   private encodeOwn (): Uint8Array {
@@ -122,8 +124,9 @@ class WakuMetadataService extends TypedEventEmitter<WakuMetadataEvents> implemen
     // browser peer still in its own WebRTC handshake, and both can time out. Service nodes are reached directly.
     if (evt.detail.connection?.limits != null) return
     const peer = evt.detail.peerId
-    this.query(peer).then((metadata) => { this.learn(peer, metadata) }, () => {
+    this.query(peer).then((metadata) => { this.learn(peer, metadata) }, (err: unknown) => {
       // A peer that does not answer keeps its connection: it may be a plain libp2p client.
+      this.log('%p did not answer metadata: %s', peer, (err as Error).message)
       if (!this.known.has(peer.toString())) this.safeDispatchEvent('metadata', { detail: { peer } })
     })
   }
@@ -141,7 +144,9 @@ class WakuMetadataService extends TypedEventEmitter<WakuMetadataEvents> implemen
   private learn (peer: PeerId, metadata: PeerMetadata): void {
     this.known.set(peer.toString(), metadata)
     this.safeDispatchEvent('metadata', { detail: { peer, metadata } })
+    this.log('%p is in cluster %s, shards %s', peer, metadata.clusterId ?? '(unsaid)', metadata.shards.join(',') || '(unsaid)')
     if (this.init.disconnectOnMismatch !== false && metadata.clusterId !== undefined && metadata.clusterId !== this.init.clusterId) {
+      this.log('hanging up on %p: cluster %d, ours is %d', peer, metadata.clusterId, this.init.clusterId)
       this.components.connectionManager.closeConnections(peer).catch(() => {})
     }
   }

@@ -1,8 +1,8 @@
-import { lpStream } from '@libp2p/utils'
 import { LightPushError } from '../errors.js'
 import { decodeResponse, type LightPushResponse } from './codec.js'
 import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from './constants.js'
-import type { Connection, Stream } from '@libp2p/interface'
+import { exchange } from './exchange.js'
+import type { Connection } from '@libp2p/interface'
 
 /** Options of one request: its signal (deadline) and the largest response read. */
 export interface RequestOptions {
@@ -25,20 +25,14 @@ export async function sendLightPushRequest (
   options: RequestOptions
 ): Promise<LightPushResponse> {
   const { signal } = options
-  let stream: Stream | undefined
   try {
-    signal.throwIfAborted()
-    stream = await connection.newStream(options.protocol ?? LIGHTPUSH_PROTOCOL, { signal })
-    const lp = lpStream(stream, { maxDataLength: options.maxResponseSize ?? MAX_RESPONSE_SIZE })
-    await lp.write(request, { signal })
-    const frame = await lp.read({ signal })
-    const response = decodeResponse(frame.subarray())
-    await stream.close({ signal })
-    return response
+    const frame = await exchange(async (signal) => await connection.newStream(options.protocol ?? LIGHTPUSH_PROTOCOL, { signal }), request, {
+      signal,
+      maxResponseSize: options.maxResponseSize ?? MAX_RESPONSE_SIZE
+    })
+    return decodeResponse(frame)
   } catch (err) {
-    const error = toRequestError(err, signal)
-    stream?.abort(error)
-    throw error
+    throw toRequestError(err, signal)
   }
 }
 

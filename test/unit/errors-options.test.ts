@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createLibp2p } from 'libp2p'
 import { createLightPushClient } from '../../src/client.js'
-import { lightPush, type LightPushComponents } from '../../src/service.js'
+import { lightPush, type LightPushComponents } from '../../src/service/index.js'
 import { sendPush, type SenderComponents } from '../../src/push/sender.js'
 import { ConnectionUpkeep, describeDialError } from '../../src/peers/upkeep.js'
 import { Selector } from '../../src/peers/selector.js'

@@ -13,6 +13,7 @@ function setup (): { later: IdentifyLater, identified: string[], waiting: { valu
     identify: () => ({ identify: async (c: Connection) => { identified.push(c.remotePeer.toString()) } }),
     pushWaiting: () => waiting.value
   })
+  later.start()
   return { later, identified, waiting }
 }
 
@@ -61,5 +62,14 @@ describe('IdentifyLater', () => {
     vi.advanceTimersByTime(MAX_IDENTIFY_DELAY_MS)
     later.opened(connection('b'))
     expect(identified).toEqual([])
+  })
+
+  it('identifies again after a restart (stop, then start)', () => {
+    const { later, identified } = setup()
+    later.stop()
+    later.opened(connection('a'))
+    later.start()
+    later.opened(connection('b'))
+    expect(identified).toEqual(['b'])
   })
 })

@@ -1,0 +1,266 @@
+import { TypedEventEmitter } from 'main-event'
+import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { LightPushError } from '../errors.js'
+import { prepareMessage, type MessageInput, type PreparedMessage } from '../message/create.js'
+import { parseShardTopic, THE_WAKU_NETWORK, type Shard } from '../message/sharding.js'
+import { METADATA_PROTOCOL } from '../protocol/metadata.js'
+import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from '../protocol/constants.js'
+import { sendLightPushRequest } from '../protocol/request.js'
+import { Selector } from '../peers/selector.js'
+import { ConnectionUpkeep } from '../peers/upkeep.js'
+import { IdentifyLater } from '../peers/identify-later.js'
+import { PeerSlots } from '../push/slots.js'
+import { resolvePolicy, type PushPolicy } from '../push/policy.js'
+import { sendPush } from '../push/sender.js'
+import { linkedSignal } from '../push/signals.js'
+import { componentLogger } from '../utils/logger.js'
+import { ServicePeers } from './service-peers.js'
+import type { LightPush, LightPushComponents, LightPushInit, WaitForServicePeersOptions } from './index.js'
+import type { LightPushEvents } from '../push/events.js'
+import type { ServicePeer } from '../peers/stats.js'
+import type { PushOptions, PushResult } from '../push/types.js'
+import type { Connection, Logger, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** How long `waitForServicePeers` waits when it is given no signal. */
+const WAIT_FOR_PEERS_MS = 30_000
+
+/** The light push client as a libp2p service: owns the selector, the sender and connection upkeep. */
+export class LightPushService extends TypedEventEmitter<LightPushEvents> implements LightPush {
+  readonly [Symbol.toStringTag] = 'waku-lightpush'
+  readonly [serviceCapabilities] = ['@waku/lightpush-client']
+  // libp2p refuses to start without them and names what is missing (UnmetServiceDependenciesError): identify says
+  // who serves light push, and nwaku hangs up on a peer that does not answer Waku metadata.
+  readonly [serviceDependencies] = ['@libp2p/identify', '@waku/metadata']
+  private readonly log: Logger
+  private readonly servicePeers: ServicePeers
+  private readonly selector: Selector
+  private readonly slots: PeerSlots
+  private readonly upkeep: ConnectionUpkeep
+  private readonly identifyLater: IdentifyLater
+  /** The client-wide push defaults, checked once: a push with no options of its own uses them as they are. */
+  private readonly policy: PushPolicy
+  private topologyId?: string
+  private activePushes = 0
+  /** Made by start(), aborted (with STOPPED) by stop(): pushes and waits in flight end at once. */
+  private lifetime?: AbortController
+
+  constructor (private readonly components: LightPushComponents, private readonly init: LightPushInit = {}) {
+    super()
+    this.log = componentLogger(components.logger, 'waku-lightpush:service')
+    this.policy = resolvePolicy(init.push)
+    this.servicePeers = new ServicePeers({
+      connectionManager: components.connectionManager,
+      metadata: components.metadata,
+      clusterId: (init.sharding ?? THE_WAKU_NETWORK).clusterId,
+      log: this.log
+    })
+    this.selector = new Selector(init.selector)
+    this.slots = new PeerSlots(init.maxInFlightPerPeer ?? 32)
+    this.upkeep = new ConnectionUpkeep({
+      servicePeerCount: () => this.servicePeers.size,
+      isConnected: (peer) => components.connectionManager.getConnections(peer).length > 0,
+      shouldDial: (peer) => this.servicePeers.inOurCluster(peer),
+      dial: async (peer, addrs, signal) => {
+        if (addrs.length > 0) await components.peerStore.merge(peer, { multiaddrs: addrs })
+        await components.connectionManager.openConnection(peer, { signal })
+        this.servicePeers.dialed(peer, this.upkeep.mayTryUnconfirmed(peer))
+      }
+    }, init, componentLogger(components.logger, 'waku-lightpush:upkeep'))
+    this.identifyLater = new IdentifyLater({
+      identify: () => components.identify,
+      pushWaiting: () => this.activePushes > 0 && this.servicePeers.size === 0
+    })
+    this.onDiscovery = this.onDiscovery.bind(this)
+    this.onConnectionOpen = this.onConnectionOpen.bind(this)
+    this.onIdentify = this.onIdentify.bind(this)
+    this.onMetadata = this.onMetadata.bind(this)
+  }
+
+  async start (): Promise<void> {
+    if (this.lifetime != null) return
+    this.lifetime = new AbortController()
+    this.topologyId = await this.components.registrar.register(LIGHTPUSH_PROTOCOL, {
+      onConnect: async (peer) => {
+        // A peer that speaks Waku metadata is offered only once it has said its cluster and shards.
+        const metadata = this.components.metadata
+        const awaitMetadata = metadata != null && metadata.peerMetadata(peer) == null && await this.speaks(peer, METADATA_PROTOCOL) &&
+          // (Checked again after the await: the answer may have come in meanwhile, its event already gone.)
+          metadata.peerMetadata(peer) == null
+        this.servicePeers.identified(peer, awaitMetadata)
+      },
+      onDisconnect: (peer) => {
+        this.servicePeers.disconnected(peer)
+        this.upkeep.disconnected(peer)
+      }
+    })
+    this.components.metadata?.addEventListener('metadata', this.onMetadata)
+    this.components.events.addEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+    if (this.init.identifyConnections === true) this.components.events.addEventListener('connection:open', this.onConnectionOpen)
+    this.upkeep.start()
+    this.identifyLater.start()
+    this.log('started (cluster %d)', (this.init.sharding ?? THE_WAKU_NETWORK).clusterId)
+  }
+
+  async stop (): Promise<void> {
+    if (this.lifetime == null) return
+    this.lifetime.abort(new LightPushError('STOPPED', 'The light push service stopped.'))
+    this.lifetime = undefined
+    this.upkeep.stop()
+    this.identifyLater.stop()
+    this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
+    this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.metadata?.removeEventListener('metadata', this.onMetadata)
+    if (this.topologyId != null) this.components.registrar.unregister(this.topologyId)
+    this.topologyId = undefined
+    this.servicePeers.clear()
+    this.log('stopped')
+  }
+
+  /** The signal of a running service; throws STOPPED when it is stopped (or was never started). */
+  private running (): AbortSignal {
+    const signal = this.lifetime?.signal
+    if (signal == null || signal.aborted) {
+      throw new LightPushError('STOPPED', 'The light push service is stopped: create a new client (or start its libp2p node again).')
+    }
+    return signal
+  }
+
+  async push (message: MessageInput, options: PushOptions = {}): Promise<PushResult> {
+    const stopped = this.running()
+    const policy = hasPolicyOptions(options) ? resolvePolicy(this.init.push, options) : this.policy
+    const prepared = prepareMessage(message, {
+      sharding: this.init.sharding ?? THE_WAKU_NETWORK,
+      ...(options.pubsubTopic != null ? { pubsubTopic: options.pubsubTopic } : {}),
+      ...(this.init.maxMessageSize != null ? { maxMessageSize: this.init.maxMessageSize } : {})
+    })
+    const shard = parseShardTopic(prepared.pubsubTopic)
+    this.activePushes++
+    try {
+      return await this.send(prepared, policy, shard, options.signal, stopped)
+    } finally {
+      this.activePushes--
+      if (this.activePushes === 0 || this.servicePeers.size > 0) this.identifyLater.releaseAll()
+    }
+  }
+
+  private async send (prepared: PreparedMessage, policy: PushPolicy, shard: Shard, signal: AbortSignal | undefined, stopped: AbortSignal): Promise<PushResult> {
+    return await sendPush({
+      stopped,
+      discoveryNotes: () => this.discoveryNotes(shard),
+      selector: this.selector,
+      slots: this.slots,
+      servicePeers: () => this.servicePeers.usable(shard),
+      peersChanged: async (signal) => { await this.servicePeers.nextChange(signal) },
+      request: async (peer, request, signal) => await this.request(peer, request, signal),
+      // An event nobody listens to is not built: a push would otherwise make three.
+      emit: (type, detail) => { if (this.listenerCount(type) > 0) this.safeDispatchEvent(type, { detail }) }
+    }, prepared, policy, signal)
+  }
+
+  private async request (peer: string, request: Uint8Array, signal: AbortSignal): ReturnType<typeof sendLightPushRequest> {
+    const id = this.servicePeers.get(peer)
+    if (id == null) throw new LightPushError('STREAM_ERROR', `Peer ${peer} is no longer connected.`)
+    try {
+      return await sendLightPushRequest({
+        newStream: async (protocols, opts) => await this.components.connectionManager.openStream(id, protocols, { signal: opts?.signal })
+          .catch((err: unknown) => {
+            // Said by the peer itself: it does not serve light push (a candidate can turn out so).
+            if (err instanceof Error && err.name === 'UnsupportedProtocolError') this.notLightPush(id)
+            throw err
+          })
+      }, request, { signal, maxResponseSize: MAX_RESPONSE_SIZE })
+    } finally {
+      this.identifyLater.release(peer)
+    }
+  }
+
+  peers (): ServicePeer[] {
+    return [
+      ...this.selector.view(this.servicePeers.confirmedIds()).map((s) => ({ ...s, confirmed: true })),
+      ...this.selector.view(this.servicePeers.unconfirmed()).map((s) => ({ ...s, confirmed: false }))
+    ]
+  }
+
+  async waitForServicePeers (options: WaitForServicePeersOptions = {}): Promise<void> {
+    const count = options.count ?? 1
+    let have = this.servicePeers.size
+    const tally = (): string => `${have} of ${count} connected`
+    const stopped = this.lifetime?.signal
+    if (stopped == null || stopped.aborted) {
+      throw new LightPushError('STOPPED', `The light push service is stopped (${tally()}): create a new client (or start its libp2p node again).`)
+    }
+    if (have >= count) return
+    const wait = linkedSignal([options.signal, stopped], options.signal == null ? WAIT_FOR_PEERS_MS : undefined)
+    try {
+      while ((have = this.servicePeers.size) < count) await this.servicePeers.nextChange(wait.signal)
+    } catch (err) {
+      if (stopped.aborted) throw new LightPushError('STOPPED', `The light push service stopped while waiting for ${count} service peer(s): ${tally()}.`, { cause: err })
+      const metaMessages = this.discoveryNotes()
+      if (options.signal?.aborted === true) {
+        throw new LightPushError('ABORTED', `Waiting for ${count} service peer(s) was aborted: ${tally()}.`, { cause: options.signal.reason, metaMessages })
+      }
+      if (wait.signal.aborted) {
+        throw new LightPushError('NO_PEERS', `Timed out after ${WAIT_FOR_PEERS_MS} ms waiting for ${count} light push service peer(s): ${tally()}.`, { cause: err, metaMessages })
+      }
+      throw err
+    } finally {
+      wait.dispose()
+    }
+  }
+
+  /** What discovery and the dials came to, for NO_PEERS errors; with a shard, also whether connected peers serve it. */
+  private discoveryNotes (shard?: Shard): string[] {
+    const lines: string[] = []
+    try {
+      lines.push(...(this.init.discoveryNotes?.() ?? []))
+    } catch {
+      // A note is a hint: one that fails to build must not replace the error it explains.
+    }
+    lines.push(...this.upkeep.report())
+    const confirmed = this.servicePeers.size
+    if (shard != null && confirmed > 0 && this.servicePeers.usable(shard).length === 0) {
+      lines.push(`${confirmed} light push peer(s) connected, none serving /waku/2/rs/${shard.clusterId}/${shard.shard} (Waku metadata).`)
+    }
+    return lines
+  }
+
+  private async speaks (peer: PeerId, protocol: string): Promise<boolean> {
+    try {
+      return (await this.components.peerStore.get(peer)).protocols.includes(protocol)
+    } catch {
+      return false
+    }
+  }
+
+  private onMetadata (evt: CustomEvent<{ peer: PeerId }>): void {
+    this.servicePeers.metadataSettled(evt.detail.peer)
+  }
+
+  private onDiscovery (evt: CustomEvent<{ id: PeerId, multiaddrs: Multiaddr[] }>): void {
+    this.upkeep.add(evt.detail.id, evt.detail.multiaddrs)
+  }
+
+  private onConnectionOpen (evt: CustomEvent<Connection>): void {
+    this.identifyLater.opened(evt.detail)
+  }
+
+  private onIdentify (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void {
+    if (!evt.detail.protocols.includes(LIGHTPUSH_PROTOCOL)) this.notLightPush(evt.detail.peerId)
+  }
+
+  private notLightPush (peer: PeerId): void {
+    this.servicePeers.notLightPush(peer)
+    this.upkeep.markNotService(peer)
+  }
+}
+
+/** True when a push sets any option of the retry policy (then it is merged over the client's defaults). */
+function hasPolicyOptions (options: PushOptions): boolean {
+  for (const key in options) {
+    if (key !== 'signal' && key !== 'pubsubTopic' && (options as Record<string, unknown>)[key] !== undefined) return true
+  }
+  return false
+}
