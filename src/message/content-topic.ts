@@ -13,7 +13,8 @@ export interface ContentTopic {
 /** Parses a content topic, with an optional `/0` generation prefix. Throws `INVALID_CONTENT_TOPIC`. */
 export function parseContentTopic (contentTopic: string): ContentTopic {
   if (typeof contentTopic !== 'string') {
-    throw invalid(String(contentTopic), 'it is not a string')
+    // Not String(contentTopic): an object's own toString may throw, and the error must stay this one.
+    throw invalid(`(${contentTopic === null ? 'null' : typeof contentTopic})`, 'it is not a string')
   }
   const parts = contentTopic.split('/')
   // A leading "/" gives an empty first part: 5 parts without a generation, 6 with one.

@@ -67,34 +67,59 @@ export function prepareMessage (input: MessageInput, options: PrepareOptions = {
 
 /** Checks the fields of a message and sets its timestamp (now, unless given). */
 export function createMessage (input: MessageInput): WakuMessage {
-  if (input == null || typeof input !== 'object') {
-    throw new LightPushError('INVALID_MESSAGE', 'A message must be an object with contentTopic and payload.')
-  }
-  parseContentTopic(input.contentTopic)
-  if (!(input.payload instanceof Uint8Array)) {
+  const fields = readFields(input)
+  parseContentTopic(fields.contentTopic)
+  if (!(fields.payload instanceof Uint8Array)) {
     throw new LightPushError('INVALID_MESSAGE', 'The payload must be a Uint8Array.', {
       metaMessages: ['For text, use new TextEncoder().encode(text).']
     })
   }
-  if (input.payload.byteLength === 0) {
+  if (fields.payload.byteLength === 0) {
     throw new LightPushError('INVALID_MESSAGE', 'The payload is empty.')
   }
-  if (input.meta != null && (!(input.meta instanceof Uint8Array) || input.meta.byteLength > MAX_META_SIZE)) {
+  if (fields.meta != null && (!(fields.meta instanceof Uint8Array) || fields.meta.byteLength > MAX_META_SIZE)) {
     throw new LightPushError('INVALID_MESSAGE', `meta must be a Uint8Array of at most ${MAX_META_SIZE} bytes.`)
   }
-  if (input.version != null && (!Number.isInteger(input.version) || input.version < 0 || input.version > 0xffffffff)) {
-    throw new LightPushError('INVALID_MESSAGE', `version ${input.version} is not a uint32.`)
+  if (fields.version != null && (typeof fields.version !== 'number' || !Number.isInteger(fields.version) || fields.version < 0 || fields.version > 0xffffffff)) {
+    throw new LightPushError('INVALID_MESSAGE', `version ${describe(fields.version)} is not a uint32.`)
+  }
+  if (fields.rateLimitProof != null && !(fields.rateLimitProof instanceof Uint8Array)) {
+    throw new LightPushError('INVALID_MESSAGE', `rateLimitProof must be a Uint8Array (an encoded RateLimitProof), not ${describe(fields.rateLimitProof)}.`)
+  }
+  if (fields.ephemeral != null && typeof fields.ephemeral !== 'boolean') {
+    throw new LightPushError('INVALID_MESSAGE', `ephemeral must be a boolean, not ${describe(fields.ephemeral)}.`)
   }
   const message: WakuMessage = {
-    payload: input.payload,
-    contentTopic: input.contentTopic,
-    timestamp: toTimestamp(input.timestamp)
+    payload: fields.payload,
+    contentTopic: fields.contentTopic,
+    timestamp: toTimestamp(fields.timestamp)
   }
-  if (input.version != null) message.version = input.version
-  if (input.meta != null) message.meta = input.meta
-  if (input.rateLimitProof != null) message.rateLimitProof = input.rateLimitProof
-  if (input.ephemeral != null) message.ephemeral = input.ephemeral
+  if (fields.version != null) message.version = fields.version
+  if (fields.meta != null) message.meta = fields.meta
+  if (fields.rateLimitProof != null) message.rateLimitProof = fields.rateLimitProof
+  if (fields.ephemeral != null) message.ephemeral = fields.ephemeral
   return message
+}
+
+/**
+ * The message's fields, each read once: a getter or a Proxy that throws becomes INVALID_MESSAGE, and one that
+ * answers differently on each read cannot make what was checked differ from what is sent.
+ */
+function readFields (input: MessageInput): MessageInput {
+  if (input == null || typeof input !== 'object') {
+    throw new LightPushError('INVALID_MESSAGE', 'A message must be an object with contentTopic and payload.')
+  }
+  try {
+    const { contentTopic, payload, meta, ephemeral, version, timestamp, rateLimitProof } = input
+    return { contentTopic, payload, meta, ephemeral, version, timestamp, rateLimitProof } as MessageInput
+  } catch (err) {
+    throw new LightPushError('INVALID_MESSAGE', 'Reading the message\'s fields failed.', { cause: err })
+  }
+}
+
+/** A value's kind in an error message, without calling anything of it. */
+function describe (value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value === 'number' || typeof value === 'boolean' ? String(value) : `a ${value === null ? 'null' : typeof value}`
 }
 
 function toTimestamp (value: bigint | Date | undefined): bigint {

@@ -130,6 +130,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
 
   async push (message: MessageInput, options: PushOptions = {}): Promise<PushResult> {
     const stopped = this.running()
+    checkSignal(options?.signal, 'push')
     const policy = hasPolicyOptions(options) ? resolvePolicy(this.init.push, options) : this.policy
     const prepared = prepareMessage(message, {
       sharding: this.init.sharding ?? THE_WAKU_NETWORK,
@@ -185,7 +186,9 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   }
 
   async waitForServicePeers (options: WaitForServicePeersOptions = {}): Promise<void> {
+    checkSignal(options?.signal, 'waitForServicePeers')
     const count = options.count ?? 1
+    if (!Number.isInteger(count) || count < 1) throw new LightPushError('INVALID_OPTIONS', `waitForServicePeers: count must be an integer >= 1, got ${String(count)}.`)
     let have = this.servicePeers.size
     const tally = (): string => `${have} of ${count} connected`
     const stopped = this.lifetime?.signal
@@ -255,6 +258,15 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     this.servicePeers.notLightPush(peer)
     this.upkeep.markNotService(peer)
   }
+}
+
+/** A `signal` option must be an AbortSignal: anything else would fail later, untyped, inside a wait. */
+function checkSignal (signal: unknown, where: string): void {
+  if (signal === undefined || signal instanceof AbortSignal) return
+  const s = signal as Partial<AbortSignal> | null
+  // An AbortSignal of another realm (an iframe, a test runner's) is not an instance of ours but works the same.
+  if (s != null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.throwIfAborted === 'function') return
+  throw new LightPushError('INVALID_OPTIONS', `${where}: signal must be an AbortSignal (for example AbortSignal.timeout(10_000)).`)
 }
 
 /** True when a push sets any option of the retry policy (then it is merged over the client's defaults). */
