@@ -14,8 +14,35 @@ export interface SelectorOptions {
   now?: () => number
 }
 
+/**
+ * What one attempt does to its peer's figures. The sender decides it (src/push/decide.ts, from DESIGN.md's
+ * table); the selector only applies it.
+ */
+export type PeerEffect =
+  /** 200 (delivered or weak): a success; its relay peer count and answer time are sampled, a cool-down ends. */
+  | { kind: 'credit' }
+  /** 429: not offered for `ms` (see `nextCoolMs`). */
+  | { kind: 'cool', ms: number }
+  /**
+   * 503/504/505: it answered that it cannot serve now. Its expected relay peers fall toward 0, so its score drops
+   * and rises again with its next good answer; not counted as a failure.
+   */
+  | { kind: 'lower' }
+  /**
+   * 500, status 0, a timeout, a broken stream, a malformed answer: a failure. Its success rate falls (that lasts)
+   * and its expected relay peers fall toward 0 as well.
+   */
+  | { kind: 'penalise' }
+  /** 421: not offered for that pubsub topic again. */
+  | { kind: 'refuse-topic' }
+  /** The message was at fault, a duplicate, an attempt the push cut short: nothing learned of the peer. */
+  | { kind: 'none' }
+
 export interface Outcome {
+  /** What the sender made of the attempt (kept as the peer's `lastVerdict`). */
   verdict: Verdict
+  /** What it does to the peer's figures. */
+  effect: PeerEffect
   relayPeerCount?: number
   ms: number
   pubsubTopic: string
@@ -41,42 +68,50 @@ export class Selector {
     this.now = options.now ?? Date.now
   }
 
-  /** Learns from one attempt's outcome; returns the peer's new score. */
+  /** Learns from one attempt's outcome, as the sender decided it; returns the peer's new score. */
   record (peer: string, outcome: Outcome): PeerScore {
     const s = this.get(peer)
     s.lastVerdict = outcome.verdict
-    switch (outcome.verdict) {
-      case 'delivered':
-      case 'weak':
+    const effect = outcome.effect
+    switch (effect.kind) {
+      case 'credit':
         s.successes++
         s.relayPeerCount = ewma(s.relayPeerCount, outcome.relayPeerCount ?? 0, this.alpha)
         s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
         s.coolMs = 0
         break
-      case 'rate-limited':
-        s.coolMs = s.coolMs === 0 ? this.baseCoolMs : Math.min(this.maxCoolMs, s.coolMs * 2)
-        s.coolUntil = this.now() + s.coolMs
+      case 'cool':
+        s.coolMs = effect.ms
+        s.coolUntil = this.now() + effect.ms
         s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
         break
-      case 'unavailable':
-        s.failures++
+      case 'lower':
+        // Its own word: no relay peers now. An answer all the same, so not a failure.
         s.relayPeerCount = ewma(s.relayPeerCount, 0, this.alpha)
         s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
         break
-      case 'wrong-shard':
-        s.refusedTopics.add(outcome.pubsubTopic)
-        break
-      case 'rejected':
-        // The message was at fault, not the peer.
-        break
-      case 'failed':
+      case 'penalise':
         // No answer says nothing of its relay peers, but a peer that fails relays nothing for us.
         s.failures++
         s.relayPeerCount = ewma(s.relayPeerCount, 0, this.alpha)
         s.latencyMs = ewma(s.latencyMs, outcome.ms, this.alpha)
         break
+      case 'refuse-topic':
+        s.refusedTopics.add(outcome.pubsubTopic)
+        break
+      case 'none':
+        break
     }
     return this.score(s, this.currentPrior())
+  }
+
+  /**
+   * The cool-down a 429 from `peer` earns now: `baseCoolMs` the first time, doubling while the peer keeps
+   * refusing (a success resets it), at most `maxCoolMs`.
+   */
+  nextCoolMs (peer: string): number {
+    const coolMs = this.stats.get(peer)?.coolMs ?? 0
+    return coolMs === 0 ? this.baseCoolMs : Math.min(this.maxCoolMs, coolMs * 2)
   }
 
   /** Peers among `connected` that may serve `pubsubTopic`, best first; cooling peers are left out. */

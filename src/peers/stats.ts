@@ -7,7 +7,9 @@ export interface PeerStats {
   relayPeerCount?: number
   /** EWMA of the time to an answer, in ms. */
   latencyMs?: number
+  /** Answers 200 (delivered or weak). */
   successes: number
+  /** Attempts that failed: 500, status 0, no valid answer. A 503/504/505 answer is not one (it lowers `relayPeerCount`). */
   failures: number
   /** Epoch ms until which this peer is cooling down after a 429. */
   coolUntil: number
@@ -27,7 +29,9 @@ export interface PeerScore {
   successRate: number
   latencyMs?: number
   coolingForMs: number
+  /** Answers 200 (delivered or weak). */
   successes: number
+  /** Attempts that failed: 500, status 0, no valid answer (not 503/504/505, which lower `expectedRelayPeers`). */
   failures: number
   refusedTopics: string[]
   lastVerdict?: Verdict

@@ -19,18 +19,24 @@ export const LightPushStatus = Object.freeze({
 })
 
 /**
- * What one response means for the sender (DESIGN.md, "The sender's decisions"):
+ * What one attempt was, for the sender (DESIGN.md, "The sender's decisions"):
  * - `delivered`: 200 with at least `minRelayPeers` relay peers;
  * - `weak`: 200 with fewer (or no count): taken but not confirmed;
  * - `rate-limited`: 429, cool this peer down;
  * - `unavailable`: 503/504/505, this peer cannot serve now;
  * - `wrong-shard`: 421, this peer does not serve the shard;
  * - `rejected`: 400/413/420, the message is at fault, no retry helps;
- * - `failed`: 500, status 0 or any other code: this attempt failed.
+ * - `duplicate`: 505 after an earlier weak success of the same bytes, or 420 "already seen": the network has seen
+ *   these bytes, neither a failure nor a new success (only the sender can tell: `classifyStatus` never says it);
+ * - `failed`: 500, status 0 or any other code, or no valid answer: this attempt failed.
  */
-export type Verdict = 'delivered' | 'weak' | 'rate-limited' | 'unavailable' | 'wrong-shard' | 'rejected' | 'failed'
+export type Verdict = 'delivered' | 'weak' | 'rate-limited' | 'unavailable' | 'wrong-shard' | 'rejected' | 'duplicate' | 'failed'
 
-/** What a light push v3 answer means for the sender (the table in the README: delivered, weak, retry elsewhere, give up). */
+/**
+ * What a light push v3 answer means on its own, by its status code (the table in the README). The sender's whole
+ * decision, which also weighs what the push saw before (a duplicate after a weak success, the request id), is
+ * `decide` in src/push/decide.ts.
+ */
 export function classifyStatus (statusCode: number, relayPeerCount: number | undefined, minRelayPeers: number): Verdict {
   switch (statusCode) {
     case LightPushStatus.SUCCESS:

@@ -1,5 +1,5 @@
 import { LightPushError } from '../errors.js'
-import type { PushOptions } from './types.js'
+import type { Backoff, PushOptions } from './types.js'
 
 /** Push options with every default applied: the retry policy as data. */
 export interface PushPolicy {
@@ -8,9 +8,8 @@ export interface PushPolicy {
   attemptTimeoutMs: number
   timeoutMs: number
   redundancy: number
-  backoffBaseMs: number
-  backoffMaxMs: number
-  jitter: boolean
+  /** The same shape as `PushOptions.backoff`, every field set. */
+  backoff: Readonly<Required<Backoff>>
   hedgeAfterMs: number | 'auto' | false
 }
 
@@ -20,15 +19,14 @@ export const DEFAULT_POLICY: Readonly<PushPolicy> = Object.freeze({
   attemptTimeoutMs: 5000,
   timeoutMs: 30_000,
   redundancy: 1,
-  backoffBaseMs: 100,
-  backoffMaxMs: 2000,
-  jitter: true,
+  backoff: Object.freeze({ baseMs: 100, maxMs: 2000, jitter: true }),
   hedgeAfterMs: 'auto'
 })
 
 /** Merges defaults (client-wide, then per push) into one policy; throws `INVALID_OPTIONS` on nonsense. */
 export function resolvePolicy (...layers: Array<PushOptions | undefined>): PushPolicy {
   const policy: PushPolicy = { ...DEFAULT_POLICY }
+  const backoff: Required<Backoff> = { ...DEFAULT_POLICY.backoff }
   for (const o of layers) {
     if (o == null) continue
     if (o.minRelayPeers !== undefined) policy.minRelayPeers = o.minRelayPeers
@@ -36,9 +34,9 @@ export function resolvePolicy (...layers: Array<PushOptions | undefined>): PushP
     if (o.attemptTimeoutMs !== undefined) policy.attemptTimeoutMs = o.attemptTimeoutMs
     if (o.timeoutMs !== undefined) policy.timeoutMs = o.timeoutMs
     if (o.redundancy !== undefined) policy.redundancy = o.redundancy
-    if (o.backoff?.baseMs !== undefined) policy.backoffBaseMs = o.backoff.baseMs
-    if (o.backoff?.maxMs !== undefined) policy.backoffMaxMs = o.backoff.maxMs
-    if (o.backoff?.jitter !== undefined) policy.jitter = o.backoff.jitter
+    if (o.backoff?.baseMs !== undefined) backoff.baseMs = o.backoff.baseMs
+    if (o.backoff?.maxMs !== undefined) backoff.maxMs = o.backoff.maxMs
+    if (o.backoff?.jitter !== undefined) backoff.jitter = o.backoff.jitter
     if (o.hedgeAfterMs !== undefined) policy.hedgeAfterMs = o.hedgeAfterMs
   }
   const positive = ['maxAttempts', 'attemptTimeoutMs', 'timeoutMs', 'redundancy'] as const
@@ -52,9 +50,10 @@ export function resolvePolicy (...layers: Array<PushOptions | undefined>): PushP
   if (h !== 'auto' && h !== false && !(typeof h === 'number' && h >= 0)) {
     throw invalid(`hedgeAfterMs must be a number >= 0, 'auto' or false, got ${String(h)}`)
   }
-  if (!(policy.backoffBaseMs >= 0 && policy.backoffMaxMs >= policy.backoffBaseMs)) {
+  if (!(backoff.baseMs >= 0 && backoff.maxMs >= backoff.baseMs)) {
     throw invalid('backoff needs 0 <= baseMs <= maxMs')
   }
+  policy.backoff = backoff
   return policy
 }
 

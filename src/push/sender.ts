@@ -1,9 +1,12 @@
 import { LightPushError, isLightPushError } from '../errors.js'
-import { encodeRequest, type LightPushResponse } from '../protocol/codec.js'
+import { encodeRequest } from '../protocol/codec.js'
 import { LIGHTPUSH_PROTOCOL } from '../protocol/constants.js'
-import { classifyStatus, LightPushStatus } from '../protocol/status.js'
-import { backoffDelay, delay } from './delay.js'
+import { decide, type AttemptOutcome, type Decision, type Next, type PushState, type WeakSuccess } from './decide.js'
+import { delay } from './delay.js'
 import { linkedSignal, type LinkedSignal } from './signals.js'
+import { silentLogger } from '../utils/logger.js'
+import type { Logger } from '@libp2p/interface'
+import type { LightPushResponse } from '../protocol/codec.js'
 import type { PreparedMessage } from '../message/create.js'
 import type { PeerScore } from '../peers/stats.js'
 import type { Selector } from '../peers/selector.js'
@@ -27,23 +30,38 @@ export interface SenderComponents {
   stopped?: AbortSignal
   /** What discovery did, in a few lines, for a NO_PEERS error. */
   discoveryNotes?(): string[]
+  /**
+   * Where the sender says what it decides and why: the peer it picks (and its figures), each attempt's outcome,
+   * each retry and its delay, the final result. libp2p's logger for the component; silent when absent.
+   */
+  log?: Logger
 }
+
+/** The log when none is given: prints nothing (`enabled` false skips what only the log would compute). */
+const SILENT: Logger = silentLogger()
 
 /** Hedge delay before anything is known of the peers' answer times. */
 const HEDGE_UNKNOWN_MS = 1000
 const HEDGE_MIN_MS = 50
 
+/** One attempt's record and what the wire said, for `decide`. */
+interface Ran { attempt: Attempt, outcome: AttemptOutcome }
+
 /** An attempt in flight; `settled` resolves to the entry itself, so a race tells which one ended. */
-interface Running { peer: string, cancel: LinkedSignal, attempt?: Promise<Attempt | undefined>, settled: Promise<Running> }
+interface Running { peer: string, cancel: LinkedSignal, attempt?: Promise<Ran | undefined>, settled: Promise<Running> }
 
 /**
- * Pushes a prepared message following DESIGN.md's decision table: the same bytes to the best-ranked peers,
- * `redundancy` attempts at once (plus a hedge when an attempt is slow to answer), until a service node reports
- * at least `minRelayPeers` relay peers, the message is rejected, attempts run out or the deadline passes.
- * Every wait is abortable; nothing runs after the returned promise settles.
+ * Pushes a prepared message following DESIGN.md's decision table, which `decide` (decide.ts) holds: the same
+ * bytes to the best-ranked peers, `redundancy` attempts at once (plus a hedge when an attempt is slow to answer),
+ * until a service node reports at least `minRelayPeers` relay peers, the message is rejected, attempts run out
+ * or the deadline passes. This function gathers what `decide` needs, applies what it says and does the waiting;
+ * it reads no status code itself. Every wait is abortable; nothing runs after the returned promise settles.
  */
 export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal): Promise<PushResult> {
   const { pubsubTopic, hash: messageHash } = prepared
+  const log = c.log ?? SILENT
+  // The push in the log: the start of its hash.
+  const tag = messageHash.slice(0, 10)
   const deadlineAt = c.selector.now() + policy.timeoutMs
   const push = linkedSignal([callerSignal, c.stopped], policy.timeoutMs)
   const { signal } = push
@@ -53,15 +71,39 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
   const running = new Set<Running>()
   const tried = new Set<string>()
   let started = 0
-  let retries = 0
+  let backoffs = 0
+  let best: WeakSuccess | undefined
+  let last: Attempt | undefined
   let reason = ''
 
-  const start = (peer: string): void => {
+  /** The peers the push may go to now: connected, not refusing the topic, no attempt of this push on them. */
+  const look = (): PeerScore[] => {
+    const busy = new Set([...running].map((r) => r.peer))
+    return c.selector.view(c.servicePeers()).filter((p) => !busy.has(p.peer) && !p.refusedTopics.includes(pubsubTopic))
+  }
+  const state = (view: PeerScore[], settled?: string): PushState => ({
+    attempts: started,
+    running: running.size,
+    tried,
+    best,
+    deadlineInMs: deadlineAt - c.selector.now(),
+    backoffs,
+    candidates: view.map((p) => ({ peer: p.peer, usableInMs: p.coolingForMs })),
+    coolMs: settled === undefined ? 0 : c.selector.nextCoolMs(settled)
+  })
+  /** With no attempt settled: what now? (At the start, after a wait, after starting an attempt.) */
+  const nextMove = (view: PeerScore[] = look()): Next => decide(undefined, state(view), policy).next
+
+  const start = (p: PeerScore, why: string): void => {
     started++
-    tried.add(peer)
+    tried.add(p.peer)
+    if (log.enabled) {
+      log('%s: attempt %d on %s (%s): score %s, ~%s relay peers, success rate %s, latency %s ms, %d request(s) queued on it',
+        tag, started, p.peer, why, p.score, p.expectedRelayPeers, p.successRate, p.latencyMs ?? '?', c.slots.load(p.peer))
+    }
     const cancel = linkedSignal([signal])
-    const entry: Running = { peer, cancel, settled: undefined as unknown as Promise<Running> }
-    entry.attempt = runAttempt(c, prepared, policy, peer, attempts, cancel.signal, () => hedgeDelay(c, policy))
+    const entry: Running = { peer: p.peer, cancel, settled: undefined as unknown as Promise<Running> }
+    entry.attempt = runAttempt(c, prepared, policy, p.peer, attempts, cancel.signal, () => hedgeDelay(c, policy))
     entry.settled = entry.attempt.then(() => {
       cancel.dispose()
       return entry
@@ -69,103 +111,155 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
     running.add(entry)
   }
   const retry = (peer: string, why: string, delayMs: number): void => {
+    log('%s: retry on %s after %d ms: %s', tag, peer, Math.round(delayMs), why)
     c.emit('push:retry', { messageHash, pubsubTopic, attempts: started, delayMs, peers: [peer], reason: why })
+  }
+  /**
+   * Applies what `decide` says of an attempt that settled: its verdict, its peer's figures, the best so far.
+   * `over`: the push has already ended (an attempt cancelled or overtaken), only the peer's figures matter.
+   */
+  const settle = ({ attempt, outcome }: Ran, view: PeerScore[], over = false): Decision => {
+    const decision = decide(outcome, state(view, attempt.peer), policy)
+    if (decision.verdict !== undefined) attempt.verdict = decision.verdict
+    if (decision.error !== undefined) attempt.error = decision.error
+    if (decision.note !== undefined) attempt.statusDesc = decision.note
+    best = decision.best
+    last = attempt
+    if (decision.effect !== undefined) {
+      const score = c.selector.record(attempt.peer, { verdict: attempt.verdict, effect: decision.effect, relayPeerCount: attempt.relayPeerCount, ms: attempt.ms, pubsubTopic })
+      c.emit('peer:score', score)
+    }
+    const index = attempts.indexOf(attempt)
+    log('%s: attempt %d on %s: %s (%s, relay peers %s) in %d ms; next: %s', tag, index + 1, attempt.peer, attempt.verdict,
+      attempt.error ?? attempt.status, attempt.relayPeerCount ?? '-', attempt.ms, over ? 'none, the push is over' : decision.next.kind)
+    c.emit('push:attempt', { messageHash, pubsubTopic, attempt, index })
+    return decision
   }
 
   try {
+    let next = nextMove()
     for (;;) {
       signal.throwIfAborted()
-      // Fill up to `redundancy` attempts in flight.
-      while (running.size < policy.redundancy && started < policy.maxAttempts) {
-        const next = pick(c, pubsubTopic, tried, running)
-        if (next == null) break
-        if (tried.has(next.peer)) {
-          // Going back to a peer already tried in this push: back off first, unless others are still at work.
-          if (running.size > 0) break
-          const delayMs = backoffDelay(retries++, policy.backoffBaseMs, policy.backoffMaxMs, policy.jitter)
-          retry(next.peer, reason, delayMs)
-          await delay(delayMs, signal)
-          // The ranking may have changed while waiting.
-          const again = pick(c, pubsubTopic, tried, running)
-          if (again != null) start(again.peer)
-          continue
+      switch (next.kind) {
+        case 'attempt': {
+          if (next.on === 'tried') {
+            // Going back to a peer already tried in this push: back off first.
+            const peer = pick(c, look(), tried, false)
+            retry(peer?.peer ?? '', reason, next.delayMs)
+            backoffs++
+            await delay(next.delayMs, signal)
+          }
+          // The ranking may have changed while waiting; `decide` saw the same view as the pick.
+          const view = look()
+          const peer = pick(c, view, tried, next.on === 'fresh')
+          if (peer != null) {
+            if (next.on === 'fresh' && started > 0) retry(peer.peer, reason, 0)
+            start(peer, tried.has(peer.peer) ? 'the best, tried before in this push' : 'the best not tried yet in this push')
+            next = nextMove()
+          } else {
+            next = nextMove(view)
+          }
+          break
         }
-        if (started > 0) retry(next.peer, reason, 0)
-        start(next.peer)
-      }
-      if (running.size === 0) {
-        if (started >= policy.maxAttempts) {
-          throw new LightPushError('EXHAUSTED', `No service node confirmed the message after ${attempts.length} attempt(s) on ${distinctPeers(attempts)} service node(s).`, { metaMessages: summary(attempts, policy), attempts })
+        case 'wait': {
+          if (next.for === 'warm-up') {
+            log('%s: every peer is cooling down after a 429; waiting %d ms for the first', tag, Math.round(next.delayMs))
+            await delay(next.delayMs, signal)
+            next = nextMove()
+            break
+          }
+          if (next.for === 'peers') {
+            log('%s: no service peer to ask; waiting for one', tag)
+            await c.peersChanged(signal)
+            next = nextMove()
+            break
+          }
+          // Wait for an attempt to end, or for the hedge delay: then add an attempt on a fresh peer.
+          const canHedge = policy.hedgeAfterMs !== false && started < policy.maxAttempts
+          const hedge = canHedge ? timer(hedgeDelay(c, policy)) : undefined
+          const settled = await Promise.race([...[...running].map((r) => r.settled), ...(hedge != null ? [hedge.promise] : []), stopped])
+          hedge?.clear()
+          if (settled === HEDGE) {
+            const peer = pick(c, look(), tried, true)
+            if (peer != null) {
+              retry(peer.peer, `hedge: no answer after ${hedge?.ms ?? 0} ms`, 0)
+              start(peer, 'a hedge')
+            } else {
+              await Promise.race([...[...running].map((r) => r.settled), stopped])
+            }
+            break
+          }
+          running.delete(settled)
+          const ran = await settled.attempt
+          if (ran == null) {
+            next = nextMove()
+            break
+          }
+          const decision = settle(ran, look())
+          if (decision.next.kind === 'deliver') {
+            cancelAll(running)
+            const result: PushResult = { messageHash, pubsubTopic, relayPeerCount: ran.attempt.relayPeerCount ?? 0, peer: ran.attempt.peer, attempts }
+            log('%s: delivered by %s to %d relay peers after %d attempt(s)', tag, result.peer, result.relayPeerCount, attempts.length)
+            c.emit('push:delivered', result)
+            return result
+          }
+          reason = describe(ran.attempt)
+          next = decision.next
+          break
         }
-        // Every peer is cooling down after a 429: wait for the first to warm (or go on at once if one just has).
-        // No usable peer at all: wait for one to connect.
-        const warm = c.selector.usableAt(pubsubTopic, c.servicePeers())
-        if (warm !== undefined && warm > deadlineAt) {
-          throw new LightPushError('EXHAUSTED', 'Every service peer is rate-limiting this client until after the push deadline.', {
-            metaMessages: [`The first peer warms up in ${Math.round(warm - c.selector.now())} ms; the deadline is in ${Math.round(deadlineAt - c.selector.now())} ms.`, ...summary(attempts, policy)],
-            attempts
-          })
-        }
-        if (warm !== undefined) await delay(Math.max(0, warm - c.selector.now()), signal)
-        else await c.peersChanged(signal)
-        continue
+        case 'fail':
+          throw failure(next, last, attempts, policy, deadlineAt, c)
+        case 'deliver':
+        case 'ended':
+          // Only an attempt that settled delivers (above); `ended` comes of attempts cut short, settled below.
+          throw new Error(`sendPush: unexpected step ${next.kind}`)
       }
-      // Wait for an attempt to end, or for the hedge delay: then add an attempt on a fresh peer.
-      const canHedge = policy.hedgeAfterMs !== false && started < policy.maxAttempts
-      const hedge = canHedge ? timer(hedgeDelay(c, policy)) : undefined
-      const settled = await Promise.race([...[...running].map((r) => r.settled), ...(hedge != null ? [hedge.promise] : []), stopped])
-      hedge?.clear()
-      if (settled === HEDGE) {
-        const next = pick(c, pubsubTopic, tried, running)
-        if (next != null && !tried.has(next.peer)) {
-          retry(next.peer, `hedge: no answer after ${hedge?.ms ?? 0} ms`, 0)
-          start(next.peer)
-        } else {
-          await Promise.race([...[...running].map((r) => r.settled), stopped])
-        }
-        continue
-      }
-      running.delete(settled)
-      const attempt = await settled.attempt
-      if (attempt == null) continue
-      if (attempt.verdict === 'delivered') {
-        cancelAll(running)
-        const result: PushResult = { messageHash, pubsubTopic, relayPeerCount: attempt.relayPeerCount ?? 0, peer: attempt.peer, attempts }
-        c.emit('push:delivered', result)
-        return result
-      }
-      if (attempt.verdict === 'rejected') {
-        cancelAll(running)
-        throw new LightPushError('REJECTED', `The service node refused the message: ${attempt.status}${attempt.statusDesc != null ? ` ${attempt.statusDesc}` : ''}.`, {
-          metaMessages: ['Retrying cannot help: fix the message (size, content topic, RLN proof).'],
-          attempts
-        })
-      }
-      reason = describe(attempt)
     }
   } catch (err) {
     cancelAll(running)
     const error = finalError(err, attempts, policy, callerSignal, c)
+    log('%s: failed with %s after %d attempt(s): %s', tag, error.code, attempts.length, error.shortMessage)
     c.emit('push:failed', error)
     throw error
   } finally {
-    // Nothing outlives the push: wait for cancelled attempts to record their end.
-    await Promise.allSettled([...running].map((r) => r.attempt))
+    // Nothing outlives the push: wait for cancelled attempts, and tell the selector what they showed.
+    for (const r of running) {
+      const ran = await r.attempt?.catch(() => undefined)
+      if (ran != null) settle(ran, [], true)
+    }
     push.dispose()
   }
 }
 
-/** The best candidate not already in flight: peers not tried in this push first, the least loaded among equals. */
-function pick (c: SenderComponents, pubsubTopic: string, tried: Set<string>, running: Set<Running>): PeerScore | undefined {
-  const busy = new Set([...running].map((r) => r.peer))
+/** The error for a `fail` step. */
+function failure (next: Extract<Next, { kind: 'fail' }>, last: Attempt | undefined, attempts: Attempt[], policy: PushPolicy, deadlineAt: number, c: SenderComponents): LightPushError {
+  if (next.code === 'REJECTED') {
+    return new LightPushError('REJECTED', `The service node refused the message: ${last?.status}${last?.statusDesc != null ? ` ${last.statusDesc}` : ''}.`, {
+      metaMessages: ['Retrying cannot help: fix the message (size, content topic, RLN proof).'],
+      attempts
+    })
+  }
+  if (next.because === 'cooling') {
+    return new LightPushError('EXHAUSTED', 'Every service peer is rate-limiting this client until after the push deadline.', {
+      metaMessages: [`The first peer warms up in ${Math.round(next.warmInMs)} ms; the deadline is in ${Math.round(deadlineAt - c.selector.now())} ms.`, ...summary(attempts, policy)],
+      attempts
+    })
+  }
+  return new LightPushError('EXHAUSTED', `No service node confirmed the message after ${attempts.length} attempt(s) on ${distinctPeers(attempts)} service node(s).`, { metaMessages: summary(attempts, policy), attempts })
+}
+
+/**
+ * The best of `view` usable now: with `fresh`, only peers not tried in this push; otherwise untried ones first.
+ * The least loaded among equals.
+ */
+function pick (c: SenderComponents, view: PeerScore[], tried: Set<string>, fresh: boolean): PeerScore | undefined {
   // Requests already queued on a peer lower its appeal, so a burst spreads over peers instead of waiting on one
   // (and learns about peers not heard from yet); with equal scores, the least loaded first.
   const limit = c.slots.limit
   const appeal = (p: PeerScore): number => p.score / (1 + c.slots.load(p.peer) / limit)
-  const ranked = c.selector.rank(pubsubTopic, c.servicePeers())
-    .filter((p) => !busy.has(p.peer))
+  const ranked = view.filter((p) => p.coolingForMs <= 0)
     .sort((a, b) => appeal(b) - appeal(a) || c.slots.load(a.peer) - c.slots.load(b.peer))
-  return ranked.find((p) => !tried.has(p.peer)) ?? ranked[0]
+  return ranked.find((p) => !tried.has(p.peer)) ?? (fresh ? undefined : ranked[0])
 }
 
 function hedgeDelay (c: SenderComponents, policy: PushPolicy): number {
@@ -198,11 +292,11 @@ function aborted (signal: AbortSignal): Promise<never> {
 }
 
 /**
- * One attempt on one peer; undefined when cancelled before a slot for it freed up. An attempt cut short by
- * the push (a delivery elsewhere, the caller) is recorded as ABORTED; if it had already run past the hedge
- * delay, the selector still learns that this peer was slow.
+ * One attempt on one peer: its record (in `attempts` from the moment it is sent) and what the wire said;
+ * undefined when cancelled before a slot for it freed up. An attempt cut short by the push (a delivery
+ * elsewhere, the caller) is recorded as ABORTED, and says whether it had already run past the hedge delay.
  */
-async function runAttempt (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, peer: string, attempts: Attempt[], signal: AbortSignal, slowAfterMs: () => number): Promise<Attempt | undefined> {
+async function runAttempt (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, peer: string, attempts: Attempt[], signal: AbortSignal, slowAfterMs: () => number): Promise<Ran | undefined> {
   let release: () => void
   try {
     release = await c.slots.acquire(peer, signal)
@@ -215,39 +309,23 @@ async function runAttempt (c: SenderComponents, prepared: PreparedMessage, polic
   const started = performance.now()
   const slowAfter = slowAfterMs()
   const timeout = linkedSignal([signal], policy.attemptTimeoutMs)
+  let outcome: AttemptOutcome
   try {
     const response = await c.request(peer, encodeRequest({ requestId, pubsubTopic: prepared.pubsubTopic, message: prepared.bytes }), timeout.signal)
     attempt.status = response.statusCode
     if (response.statusDesc != null) attempt.statusDesc = response.statusDesc
     if (response.relayPeerCount != null) attempt.relayPeerCount = response.relayPeerCount
-    if (requestIdMatches(response, requestId)) {
-      attempt.verdict = classifyStatus(response.statusCode, response.relayPeerCount, policy.minRelayPeers)
-    } else {
-      attempt.error = 'MALFORMED_RESPONSE'
-      attempt.statusDesc = `request_id "${response.requestId}" does not match "${requestId}"`
-    }
+    outcome = { kind: 'answer', peer, requestId, response }
   } catch (err) {
-    attempt.error = isLightPushError(err) ? err.code : 'STREAM_ERROR'
-    if (signal.aborted) attempt.error = 'ABORTED'
+    attempt.error = signal.aborted ? 'ABORTED' : isLightPushError(err) ? err.code : 'STREAM_ERROR'
+    outcome = { kind: 'error', peer, error: attempt.error }
   } finally {
     attempt.ms = Math.round((performance.now() - started) * 100) / 100
     timeout.dispose()
     release()
   }
-  // Cut short by the push, not by the peer: no verdict, unless it was already slower than the hedge delay.
-  if (attempt.error !== 'ABORTED' || attempt.ms >= slowAfter) {
-    const score = c.selector.record(peer, { verdict: attempt.verdict, relayPeerCount: attempt.relayPeerCount, ms: attempt.ms, pubsubTopic: prepared.pubsubTopic })
-    c.emit('peer:score', score)
-  }
-  c.emit('push:attempt', { messageHash: prepared.hash, pubsubTopic: prepared.pubsubTopic, attempt, index: attempts.indexOf(attempt) })
-  return attempt
-}
-
-/** nwaku answers "N/A" when it refuses a request before reading its id (400, 429). */
-function requestIdMatches (response: LightPushResponse, requestId: string): boolean {
-  if (response.requestId === requestId) return true
-  return response.requestId === 'N/A' &&
-    (response.statusCode === LightPushStatus.BAD_REQUEST || response.statusCode === LightPushStatus.TOO_MANY_REQUESTS)
+  if (attempt.error === 'ABORTED') outcome = { kind: 'cut-short', peer, slow: attempt.ms >= slowAfter }
+  return { attempt, outcome }
 }
 
 function newRequestId (): string {

@@ -49,7 +49,17 @@ export interface PushOptions {
   signal?: AbortSignal
   /** Push on this pubsub topic (static sharding). Default: derived by autosharding. */
   pubsubTopic?: string
-  /** Relay peers a service node must report for the push to count as delivered. Default 1. */
+  /**
+   * Relay peers a service node must report for the push to count as delivered. Default 1.
+   *
+   * A 200 with fewer (0, or no count at all) is a *weak* success: that node took the message but does not say it
+   * reached the network. The push keeps the best weak answer and tries better-connected peers while attempts
+   * and the deadline allow. If none reports enough, the push does not resolve: it rejects with `EXHAUSTED`
+   * (attempts used up) or `TIMEOUT` (deadline passed), and the error's `attempts` (verdict `weak`) and
+   * `metaMessages` ("took the message with fewer than N relay peers: relayed, but not confirmed") say which
+   * nodes took it. A later 505 from a node that already saw the same bytes does not erase that: it is a
+   * `duplicate`, not a failure. Set 0 to count every 200 as delivered.
+   */
   minRelayPeers?: number
   /** Attempts at most, over all peers. Default 4. */
   maxAttempts?: number

@@ -170,7 +170,7 @@ describe('backoffDelay', () => {
 describe('resolvePolicy', () => {
   it('applies the defaults', () => {
     const expected = {
-      minRelayPeers: 1, maxAttempts: 4, attemptTimeoutMs: 5000, timeoutMs: 30_000, redundancy: 1, backoffBaseMs: 100, backoffMaxMs: 2000, jitter: true, hedgeAfterMs: 'auto'
+      minRelayPeers: 1, maxAttempts: 4, attemptTimeoutMs: 5000, timeoutMs: 30_000, redundancy: 1, backoff: { baseMs: 100, maxMs: 2000, jitter: true }, hedgeAfterMs: 'auto'
     }
     expect(resolvePolicy()).toEqual(expected)
     expect(resolvePolicy(undefined, {})).toEqual(expected)
@@ -183,7 +183,16 @@ describe('resolvePolicy', () => {
       undefined,
       { maxAttempts: 3, minRelayPeers: 0, backoff: { maxMs: 500 } }
     )
-    expect(policy).toMatchObject({ maxAttempts: 3, redundancy: 2, minRelayPeers: 0, backoffBaseMs: 50, backoffMaxMs: 500, jitter: false })
+    expect(policy).toMatchObject({ maxAttempts: 3, redundancy: 2, minRelayPeers: 0, backoff: { baseMs: 50, maxMs: 500, jitter: false } })
+  })
+
+  it('resolves the backoff into one shape, the same as PushOptions.backoff, touching neither the defaults nor the caller\'s object', () => {
+    const mine = { baseMs: 10 }
+    const policy = resolvePolicy({ backoff: mine })
+    expect(policy.backoff).toEqual({ baseMs: 10, maxMs: 2000, jitter: true })
+    expect(mine).toEqual({ baseMs: 10 })
+    expect(DEFAULT_POLICY.backoff).toEqual({ baseMs: 100, maxMs: 2000, jitter: true })
+    expect(resolvePolicy().backoff).not.toBe(policy.backoff)
   })
 
   it.each<[string, PushOptions]>([

@@ -1,18 +1,33 @@
 import { describe, expect, it } from 'vitest'
-import { Selector, type Outcome } from '../../src/peers/selector.js'
+import { Selector, type Outcome, type PeerEffect } from '../../src/peers/selector.js'
+import type { Verdict } from '../../src/protocol/status.js'
 
 const TOPIC = '/waku/2/rs/1/3'
 const OTHER = '/waku/2/rs/1/4'
 
+/** What the sender (decide.ts) tells the selector for each verdict; a 429 cools for the selector's next cool-down. */
+function effectOf (selector: Selector, peer: string, verdict: Verdict): PeerEffect {
+  switch (verdict) {
+    case 'delivered':
+    case 'weak': return { kind: 'credit' }
+    case 'rate-limited': return { kind: 'cool', ms: selector.nextCoolMs(peer) }
+    case 'unavailable': return { kind: 'lower' }
+    case 'wrong-shard': return { kind: 'refuse-topic' }
+    case 'failed': return { kind: 'penalise' }
+    case 'rejected':
+    case 'duplicate': return { kind: 'none' }
+  }
+}
+
 function setup (options: { baseCoolMs?: number, maxCoolMs?: number, optimisticRelayPeers?: number } = {}): {
   selector: Selector
   clock: { t: number }
-  record: (peer: string, verdict: Outcome['verdict'], extra?: Partial<Outcome>) => void
+  record: (peer: string, verdict: Verdict, extra?: Partial<Outcome>) => void
 } {
   const clock = { t: 1_000_000 }
   const selector = new Selector({ ...options, now: () => clock.t })
-  const record = (peer: string, verdict: Outcome['verdict'], extra: Partial<Outcome> = {}): void => {
-    selector.record(peer, { verdict, ms: 10, pubsubTopic: TOPIC, ...extra })
+  const record = (peer: string, verdict: Verdict, extra: Partial<Outcome> = {}): void => {
+    selector.record(peer, { verdict, effect: effectOf(selector, peer, verdict), ms: 10, pubsubTopic: TOPIC, ...extra })
   }
   return { selector, clock, record }
 }
@@ -42,7 +57,58 @@ describe('Selector', () => {
     expect(ranked[0].successRate).toBeCloseTo(2 / 3)
     // Latency weighs softly: score = relay peers x success rate / (1 + latency in seconds).
     expect(ranked[0].score).toBeCloseTo(8 / 3 / (1 + ranked[0].latencyMs! / 1000))
-    expect(ranked[2]).toMatchObject({ expectedRelayPeers: 0, successes: 0, failures: 1, score: 0 })
+    // 503 is an answer: its relay peers fall to 0, but it is not a failure (see the next test).
+    expect(ranked[2]).toMatchObject({ expectedRelayPeers: 0, successes: 0, failures: 0, score: 0, lastVerdict: 'unavailable' })
+  })
+
+  it('unavailable (503/504/505) lowers the expected relay peers only; failed (500, timeout, broken stream) is a failure too', () => {
+    const { selector, record } = setup()
+    for (const peer of ['u', 'f']) for (let i = 0; i < 4; i++) record(peer, 'delivered', { relayPeerCount: 6 })
+    record('u', 'unavailable')
+    record('f', 'failed')
+    const [u, f] = selector.view(['u', 'f'])
+    // The same fall of the relay peer EWMA (6 -> 4.2) ...
+    expect(u.expectedRelayPeers).toBeCloseTo(4.2)
+    expect(f.expectedRelayPeers).toBeCloseTo(4.2)
+    // ... but only the failure costs success rate, which lasts: the unavailable peer ranks above the failed one.
+    expect(u).toMatchObject({ peer: 'u', successes: 4, failures: 0, lastVerdict: 'unavailable' })
+    expect(f).toMatchObject({ peer: 'f', successes: 4, failures: 1, lastVerdict: 'failed' })
+    expect(u.successRate).toBeCloseTo(5 / 6)
+    expect(f.successRate).toBeCloseTo(5 / 7)
+    expect(u.score).toBeGreaterThan(f.score)
+    // One good answer later the unavailable peer is back where it was; the failed one still carries its failure.
+    record('u', 'delivered', { relayPeerCount: 6 })
+    record('f', 'delivered', { relayPeerCount: 6 })
+    const [u2, f2] = selector.view(['u', 'f'])
+    expect(u2.successRate).toBeCloseTo(6 / 7)
+    expect(f2.successRate).toBeCloseTo(6 / 8)
+    expect(u2.score).toBeGreaterThan(f2.score)
+  })
+
+  it('neither an unavailable nor a failed peer is hidden: both stay offered, below the others', () => {
+    const { selector, record } = setup()
+    record('u', 'unavailable')
+    record('f', 'failed')
+    record('g', 'delivered', { relayPeerCount: 3 })
+    expect(peers(selector.rank(TOPIC, ['u', 'f', 'g']))[0]).toBe('g')
+    expect(peers(selector.rank(TOPIC, ['u', 'f', 'g'])).sort()).toEqual(['f', 'g', 'u'])
+    expect(selector.usableAt(TOPIC, ['u', 'f'])).toBe(1_000_000)
+  })
+
+  it('cools a peer for the ms the sender says, and nextCoolMs doubles while it keeps refusing', () => {
+    const { selector, clock } = setup({ baseCoolMs: 1000, maxCoolMs: 3000 })
+    const cool = (ms: number): void => { selector.record('a', { verdict: 'rate-limited', effect: { kind: 'cool', ms }, ms: 5, pubsubTopic: TOPIC }) }
+    expect(selector.nextCoolMs('a')).toBe(1000)
+    cool(1000)
+    expect(selector.usableAt(TOPIC, ['a'])).toBe(clock.t + 1000)
+    expect(selector.nextCoolMs('a')).toBe(2000)
+    cool(2000)
+    expect(selector.nextCoolMs('a')).toBe(3000)
+    cool(3000)
+    expect(selector.nextCoolMs('a')).toBe(3000)
+    // The sender decides the length: whatever it says is applied.
+    cool(250)
+    expect(selector.usableAt(TOPIC, ['a'])).toBe(clock.t + 250)
   })
 
   it('still tries a new peer before peers that answered with no relay peers', () => {

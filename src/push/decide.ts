@@ -1,0 +1,223 @@
+import { classifyStatus, LightPushStatus, type Verdict } from '../protocol/status.js'
+import { backoffDelay } from './delay.js'
+import type { LightPushErrorCode } from '../errors.js'
+import type { LightPushResponse } from '../protocol/codec.js'
+import type { PeerEffect } from '../peers/selector.js'
+import type { PushPolicy } from './policy.js'
+
+// The sender's decision, in one place: DESIGN.md's table ("The sender's decisions") as one ordered sequence of
+// checks, from what an attempt said and what the push knows to what the push does next. Pure: no clock, no
+// network, no selector; the sender gathers the state, applies the decision and does the waiting.
+
+/** How one attempt ended, as the wire told it (nothing judged yet). */
+export type AttemptOutcome =
+  /** A response arrived and decoded; `requestId` is the one this attempt sent. */
+  | { kind: 'answer', peer: string, requestId: string, response: LightPushResponse }
+  /** No valid response: a timeout, a broken stream, a dial failure, an undecodable answer (`error` says which). */
+  | { kind: 'error', peer: string, error: LightPushErrorCode }
+  /**
+   * Cancelled by the push itself (a delivery elsewhere, the caller's signal, the deadline, a stop); `slow` when
+   * it had already run longer than the hedge delay.
+   */
+  | { kind: 'cut-short', peer: string, slow: boolean }
+
+/** A 200 below `minRelayPeers`: the push keeps the best one as its answer so far. */
+export interface WeakSuccess {
+  peer: string
+  relayPeerCount: number
+}
+
+/** A peer the push could go to: connected, not known to refuse the topic, no attempt of this push on it in flight. */
+export interface Candidate {
+  peer: string
+  /** 0: it may be asked now; otherwise its cool-down after a 429 ends in this many ms. */
+  usableInMs: number
+}
+
+/** What the push knows when it decides. */
+export interface PushState {
+  /** Attempts started so far (the one that settled included). */
+  attempts: number
+  /** Attempts still in flight (the one that settled not included). */
+  running: number
+  /** Peers tried in this push. */
+  tried: ReadonlySet<string>
+  /** The best weak success so far. */
+  best?: WeakSuccess | undefined
+  /** Milliseconds left before the push's deadline. */
+  deadlineInMs: number
+  /** Backoff delays taken so far in this push (the next is the n-th, from 0). */
+  backoffs: number
+  /**
+   * Where the push could go next, as the selector sees them now. The peer of the attempt that settled is among
+   * them (while connected) with its figures from before this attempt: the decision applies its effect itself.
+   */
+  candidates: readonly Candidate[]
+  /** The cool-down a 429 earns the settled attempt's peer (the selector's `nextCoolMs`: doubling per 429 in a row). */
+  coolMs: number
+}
+
+/** What the push does next. */
+export type Next =
+  /** The settled attempt delivered: the push resolves with it. */
+  | { kind: 'deliver' }
+  /** The message is at fault (400, 413, 420): the push rejects now, no retry. */
+  | { kind: 'fail', code: 'REJECTED' }
+  /** No attempt left and none in flight (a weak best is not a delivery: see rule 9). */
+  | { kind: 'fail', code: 'EXHAUSTED', because: 'attempts' }
+  /** Every peer is cooling after a 429 until after the deadline: fail now rather than at the deadline. */
+  | { kind: 'fail', code: 'EXHAUSTED', because: 'cooling', warmInMs: number }
+  /** Start an attempt on a peer not tried in this push, at once. */
+  | { kind: 'attempt', on: 'fresh' }
+  /** Start an attempt on the best peer, tried before in this push, after `delayMs` of backoff. */
+  | { kind: 'attempt', on: 'tried', delayMs: number }
+  /** Wait for an attempt in flight to end (the sender may hedge meanwhile). */
+  | { kind: 'wait', for: 'attempts' }
+  /** Every peer is cooling after a 429: wait for the first to warm up, within the deadline. */
+  | { kind: 'wait', for: 'warm-up', delayMs: number }
+  /** No peer to go to: wait for one to connect (the deadline ends the wait). */
+  | { kind: 'wait', for: 'peers' }
+  /** The attempt was cut short by the push, which has ended or goes on without it: nothing to do. */
+  | { kind: 'ended' }
+
+export interface Decision {
+  /** What the settled attempt was (absent when no attempt settled). */
+  verdict?: Verdict
+  /** Set when an answer arrived but is no valid answer to this attempt (a wrong request_id): why. */
+  error?: LightPushErrorCode
+  /** With `error`: what was wrong, for the attempt's `statusDesc`. */
+  note?: string
+  /** What the attempt does to its peer's figures (`Selector.record`); absent: the selector is not told. */
+  effect?: PeerEffect
+  /** The push's best weak success after this step. */
+  best?: WeakSuccess
+  next: Next
+}
+
+/** A 420 whose description says the network has seen these bytes before (not what nwaku sends: it answers 505). */
+const ALREADY_SEEN = /already seen|duplicate/i
+
+const CREDIT: PeerEffect = { kind: 'credit' }
+const LOWER: PeerEffect = { kind: 'lower' }
+const PENALISE: PeerEffect = { kind: 'penalise' }
+const REFUSE_TOPIC: PeerEffect = { kind: 'refuse-topic' }
+const NONE: PeerEffect = { kind: 'none' }
+const WAIT_ATTEMPTS: Next = { kind: 'wait', for: 'attempts' }
+
+/**
+ * The sender's next step after `outcome` (or, with no outcome, whenever the push has room for an attempt: at the
+ * start, after a wait). The checks run in order; the first that applies decides. `random` drives the jitter.
+ */
+export function decide (outcome: AttemptOutcome | undefined, state: PushState, policy: PushPolicy, random: () => number = Math.random): Decision {
+  let best = state.best
+  let candidates = state.candidates
+  const judged: Omit<Decision, 'next'> = {}
+  const then = (next: Next): Decision => ({ ...judged, ...(best !== undefined ? { best } : {}), next })
+
+  // I. What the attempt that settled says, and what it does to its peer.
+  if (outcome !== undefined) {
+    const { peer } = outcome
+    let verdict: Verdict
+    // 1. Cut short by the push: nothing more to decide. The peer is blamed only if it was already slow.
+    if (outcome.kind === 'cut-short') {
+      return { verdict: 'failed', ...(outcome.slow ? { effect: PENALISE } : {}), ...(best !== undefined ? { best } : {}), next: { kind: 'ended' } }
+    }
+    if (outcome.kind === 'error') {
+      // 2. No valid answer (timeout, stream reset, dial failure, malformed response): this attempt failed.
+      verdict = 'failed'
+    } else if (!requestIdMatches(outcome.response, outcome.requestId)) {
+      // 3. An answer to another request: a failed attempt.
+      verdict = 'failed'
+      judged.error = 'MALFORMED_RESPONSE'
+      judged.note = `request_id "${outcome.response.requestId}" does not match "${outcome.requestId}"`
+    } else {
+      const { statusCode, statusDesc, relayPeerCount } = outcome.response
+      // 4. The status code's own meaning (classifyStatus: the status -> verdict table).
+      verdict = classifyStatus(statusCode, relayPeerCount, policy.minRelayPeers)
+      // 5. RLN goes here: 504, or 420 whose desc names RLN, with our own proof -> refresh the Merkle path, make
+      //    a new proof (same message, same id), retry once. Until the SDK makes proofs, 504 stays `unavailable`
+      //    and 420 `rejected`.
+      // 6. A duplicate, not a failure: 420 "already seen", or 505 after an earlier weak success of the same bytes
+      //    (a node that already saw them publishes to 0 peers). The earlier success is kept.
+      if ((statusCode === LightPushStatus.INVALID_MESSAGE && ALREADY_SEEN.test(statusDesc ?? '')) ||
+        (statusCode === LightPushStatus.NO_PEERS_TO_RELAY && best !== undefined)) {
+        verdict = 'duplicate'
+      }
+    }
+    judged.verdict = verdict
+    switch (verdict) {
+      // 7. 200 with at least minRelayPeers: delivered, done.
+      case 'delivered':
+        judged.effect = CREDIT
+        return then({ kind: 'deliver' })
+      // 8. 400, 413, 420 otherwise: the message is at fault; fail now, the peer is not to blame.
+      case 'rejected':
+        judged.effect = NONE
+        return then({ kind: 'fail', code: 'REJECTED' })
+      // 200 below minRelayPeers (0 or no count): taken weakly; the best so far, and try a better-connected peer.
+      case 'weak': {
+        judged.effect = CREDIT
+        const count = outcome.kind === 'answer' ? outcome.response.relayPeerCount ?? 0 : 0
+        if (best === undefined || count > best.relayPeerCount) best = { peer, relayPeerCount: count }
+        break
+      }
+      case 'duplicate':
+        judged.effect = NONE
+        break
+      // 429: cool that peer down (it leaves the candidates until it warms), switch peer.
+      case 'rate-limited':
+        judged.effect = { kind: 'cool', ms: state.coolMs }
+        candidates = candidates.map((c) => c.peer === peer ? { peer, usableInMs: state.coolMs } : c)
+        break
+      // 503/504/505: this peer cannot serve now; lower its score, switch peer.
+      case 'unavailable':
+        judged.effect = LOWER
+        break
+      // 421: it does not serve that shard; remember it for the shard, switch peer.
+      case 'wrong-shard':
+        judged.effect = REFUSE_TOPIC
+        candidates = candidates.filter((c) => c.peer !== peer)
+        break
+      // 500, status 0, any other code, and 2-3 above: this attempt failed; penalise the peer, switch peer.
+      case 'failed':
+        judged.effect = PENALISE
+        break
+    }
+  }
+
+  // II. The limits.
+  // 9. No attempt left: wait for those in flight, or fail. A weak best does not resolve the push: the caller asked
+  //    for minRelayPeers, so it rejects EXHAUSTED (TIMEOUT when the deadline ends it first), and the error's attempts
+  //    and metaMessages say which nodes took the message weakly. Nothing retries after that.
+  if (state.attempts >= policy.maxAttempts) {
+    return then(state.running > 0 ? WAIT_ATTEMPTS : { kind: 'fail', code: 'EXHAUSTED', because: 'attempts' })
+  }
+  // 10. As many attempts in flight as `redundancy` (or more, with a hedge): wait for one to end.
+  if (state.running >= policy.redundancy) return then(WAIT_ATTEMPTS)
+
+  // III. Where the next attempt goes.
+  // 11. A peer not tried in this push, usable now: at once.
+  if (candidates.some((c) => c.usableInMs <= 0 && !state.tried.has(c.peer))) return then({ kind: 'attempt', on: 'fresh' })
+  // 12. Attempts in flight may still deliver: wait for them before going back to a peer.
+  if (state.running > 0) return then(WAIT_ATTEMPTS)
+  // 13. Only peers tried before are usable: back to the best of them, after a backoff with jitter.
+  if (candidates.some((c) => c.usableInMs <= 0)) {
+    const { baseMs, maxMs, jitter } = policy.backoff
+    return then({ kind: 'attempt', on: 'tried', delayMs: backoffDelay(state.backoffs, baseMs, maxMs, jitter, random) })
+  }
+  // 14. Every peer is cooling after a 429: wait for the first to warm, or fail now if that is after the deadline.
+  if (candidates.length > 0) {
+    const warmInMs = Math.min(...candidates.map((c) => c.usableInMs))
+    if (warmInMs > state.deadlineInMs) return then({ kind: 'fail', code: 'EXHAUSTED', because: 'cooling', warmInMs })
+    return then({ kind: 'wait', for: 'warm-up', delayMs: warmInMs })
+  }
+  // 15. No peer at all: wait for one to connect (the deadline ends the wait: NO_PEERS before any attempt, else TIMEOUT).
+  return then({ kind: 'wait', for: 'peers' })
+}
+
+/** nwaku answers "N/A" when it refuses a request before reading its id (400, 429). */
+function requestIdMatches (response: LightPushResponse, requestId: string): boolean {
+  if (response.requestId === requestId) return true
+  return response.requestId === 'N/A' &&
+    (response.statusCode === LightPushStatus.BAD_REQUEST || response.statusCode === LightPushStatus.TOO_MANY_REQUESTS)
+}
