@@ -1,0 +1,47 @@
+/**
+ * Node only: the RLN message-id state in a file. Not exported by `waku-lightpush/rln` (browsers have no file
+ * system); `waku-lightpush/node` is its place.
+ */
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { LightPushError } from '../errors.js'
+import type { MessageIdStorage } from './message-ids.js'
+
+/**
+ * Keeps the message-id state in `path`. A save is durable before it returns: written to a temporary file in
+ * the same directory, flushed to disk (fsync), then renamed over the old one, so a crash leaves the old state
+ * or the new, never half of one, and never a proof whose id is not on disk. A missing file loads as empty.
+ */
+export function fileMessageIds (path: string): MessageIdStorage {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new LightPushError('INVALID_OPTIONS', 'fileMessageIds: path must be a non-empty string.')
+  }
+  return {
+    load: async () => {
+      try {
+        return await readFile(path, 'utf8')
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+        throw err
+      }
+    },
+    save: async (data) => {
+      await mkdir(dirname(path), { recursive: true })
+      const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+      try {
+        const file = await open(tmp, 'w', 0o600)
+        try {
+          await file.writeFile(data, 'utf8')
+          await file.sync()
+        } finally {
+          await file.close()
+        }
+        await rename(tmp, path)
+      } catch (err) {
+        await rm(tmp, { force: true })
+        throw err
+      }
+    }
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The zerokit RLN engine: `@waku/zerokit-rln-wasm` (an optional peer dependency, loaded here and nowhere else)
+ * with the circuit's proving key and witness calculator. Every call is synchronous wasm work on this thread.
+ *
+ * Byte layouts (zerokit `rln` 0.8, the crate `@waku/zerokit-rln-wasm` 0.2.1 was built from; field elements are
+ * 32 bytes little-endian, lengths 8 bytes little-endian):
+ * - serialized witness: identity_secret | user_message_limit | message_id | len | path_elements[len] |
+ *   len | identity_path_index[len] (one byte each) | x | external_nullifier
+ * - proof output: proof<128> | root | external_nullifier | x | y | nullifier
+ * - verify input: proof output | signal_len<8> | signal; roots: the 32-byte roots back to back
+ */
+import { LightPushError } from '../errors.js'
+import { concatBytes, FR_BYTES, frToBytes, u64le } from './field.js'
+import { createWitnessCalculator, type WitnessCalculator } from './witness-calculator.js'
+import type * as ZerokitModule from '@waku/zerokit-rln-wasm'
+
+/** Bytes, or where to get them: an http(s) URL (fetched), or in Node a file path or `file:` URL (read). */
+export type ResourceSource = Uint8Array | ArrayBuffer | URL | string
+
+/** The RLN circuit's files (depth-20 Merkle tree, RLN v2): proving key and circom witness calculator. */
+export interface RlnCircuitFiles {
+  /** `rln_final.zkey` (snarkjs/circom format). */
+  zkey: ResourceSource
+  /** `rln.wasm`, the circom witness calculator of the same circuit. */
+  witnessCalculator: ResourceSource
+}
+
+export interface LoadZerokitOptions {
+  circuit: RlnCircuitFiles
+  /**
+   * zerokit's own wasm (`rln_wasm_bg.wasm`). Default: beside `@waku/zerokit-rln-wasm`'s module (read from disk in
+   * Node; in a browser its URL, which bundlers such as Vite turn into an asset).
+   */
+  zerokitWasm?: ResourceSource
+  signal?: AbortSignal
+}
+
+/** How long each step of loading took, in milliseconds. */
+export interface ZerokitLoadTimings {
+  /** Import of `@waku/zerokit-rln-wasm` and instantiation of its wasm. */
+  wasm: number
+  /** Fetching or reading the circuit files. */
+  files: number
+  /** `newRLN(zkey)`: parsing the proving key. */
+  zkey: number
+  /** Compiling the witness calculator. */
+  witnessCalculator: number
+}
+
+/** The inputs of one RLN proof, each field element as 32 little-endian bytes. */
+export interface RlnWitness {
+  identitySecret: Uint8Array
+  userMessageLimit: bigint
+  messageId: bigint
+  /** Siblings from the leaf up (20 for the depth-20 circuit). */
+  pathElements: readonly Uint8Array[]
+  /** Bit i: 1 when the node at level i is a right child (the leaf index, least significant bit first). */
+  pathIndices: readonly number[]
+  x: Uint8Array
+  externalNullifier: Uint8Array
+}
+
+/** zerokit's proof output split up. */
+export interface RlnProofValues {
+  /** The Groth16 proof, 128 bytes compressed. */
+  proof: Uint8Array
+  root: Uint8Array
+  externalNullifier: Uint8Array
+  x: Uint8Array
+  y: Uint8Array
+  nullifier: Uint8Array
+}
+
+export interface ZerokitEngine {
+  readonly timings: ZerokitLoadTimings
+  /** Poseidon over field elements (32 bytes LE each), as the circuit and the membership tree use it. */
+  poseidon(...inputs: Uint8Array[]): Uint8Array
+  /** keccak256 of the bytes, taken little-endian modulo the field (zerokit's `hash_to_field`). */
+  hashToField(data: Uint8Array): Uint8Array
+  /** 128 bytes: trapdoor | nullifier | secret hash | commitment (extended membership key), random or from a seed. */
+  extendedMembershipKey(seed?: Uint8Array): Uint8Array
+  /** Computes the witness and the Groth16 proof (about a second of this thread). */
+  prove(witness: RlnWitness): RlnProofValues
+  /** Groth16 check, x = hash(signal), and the root is one of `roots` (none given: root not checked). */
+  verify(values: RlnProofValues, signal: Uint8Array, roots: readonly Uint8Array[]): boolean
+}
+
+type Zerokit = typeof ZerokitModule
+
+let modulePromise: Promise<Zerokit> | undefined
+
+/** Loads zerokit (once per page or process) and a proving key; the circuit files are the caller's. */
+export async function loadZerokit (options: LoadZerokitOptions): Promise<ZerokitEngine> {
+  const { circuit, signal } = options
+  if (circuit == null || circuit.zkey == null || circuit.witnessCalculator == null) {
+    throw new LightPushError('INVALID_OPTIONS', 'RLN needs the circuit files: { circuit: { zkey, witnessCalculator } } (bytes, a URL or, in Node, a path).')
+  }
+  let t = now()
+  const zk = await loadModule(options.zerokitWasm, signal)
+  const wasmMs = now() - t
+
+  t = now()
+  const [zkey, wcBytes] = await Promise.all([readResource(circuit.zkey, 'zkey', signal), readResource(circuit.witnessCalculator, 'witness calculator', signal)])
+  const filesMs = now() - t
+
+  t = now()
+  let ctx: number
+  try {
+    ctx = zk.newRLN(zkey)
+  } catch (err) {
+    throw new LightPushError('INVALID_OPTIONS', 'zerokit could not read the RLN proving key (zkey).', { cause: err })
+  }
+  const zkeyMs = now() - t
+
+  t = now()
+  let wc: WitnessCalculator
+  try {
+    wc = await createWitnessCalculator(wcBytes as Uint8Array<ArrayBuffer>)
+  } catch (err) {
+    throw new LightPushError('INVALID_OPTIONS', 'The RLN witness calculator (rln.wasm) could not be compiled.', { cause: err })
+  }
+  const wcMs = now() - t
+
+  return createEngine(zk, ctx, wc, { wasm: wasmMs, files: filesMs, zkey: zkeyMs, witnessCalculator: wcMs })
+}
+
+function createEngine (zk: Zerokit, ctx: number, wc: WitnessCalculator, timings: ZerokitLoadTimings): ZerokitEngine {
+  return {
+    timings,
+    poseidon: (...inputs) => zk.poseidonHash(concatBytes(u64le(inputs.length), ...inputs)),
+    hashToField: (data) => zk.hash(data),
+    extendedMembershipKey: (seed) => seed == null
+      ? zk.generateExtendedMembershipKey(ctx)
+      : zk.generateSeededExtendedMembershipKey(ctx, seed),
+    prove (w) {
+      const serialized = serializeWitness(w)
+      const inputs = {
+        identitySecret: toBig(w.identitySecret),
+        userMessageLimit: w.userMessageLimit,
+        messageId: w.messageId,
+        pathElements: w.pathElements.map(toBig),
+        identityPathIndex: w.pathIndices.map(BigInt),
+        x: toBig(w.x),
+        externalNullifier: toBig(w.externalNullifier)
+      }
+      const witness = wc.calculate(inputs)
+      const out = zk.generateRLNProofWithWitness(ctx, witness, serialized)
+      return splitProofOutput(out)
+    },
+    verify (v, signal, roots) {
+      const input = concatBytes(v.proof, v.root, v.externalNullifier, v.x, v.y, v.nullifier, u64le(signal.length), signal)
+      return zk.verifyWithRoots(ctx, input, concatBytes(...roots))
+    }
+  }
+}
+
+/** zerokit's serialized witness (see the layout at the top of this file). */
+export function serializeWitness (w: RlnWitness): Uint8Array {
+  if (w.pathElements.length !== w.pathIndices.length) throw new RangeError('one path index per path element')
+  const pathIndex = new Uint8Array(w.pathIndices.length)
+  w.pathIndices.forEach((bit, i) => { pathIndex[i] = bit === 1 ? 1 : 0 })
+  return concatBytes(
+    w.identitySecret,
+    frToBytes(w.userMessageLimit),
+    frToBytes(w.messageId),
+    u64le(w.pathElements.length),
+    ...w.pathElements,
+    u64le(pathIndex.length),
+    pathIndex,
+    w.x,
+    w.externalNullifier
+  )
+}
+
+/** Splits zerokit's 288-byte proof output (proof<128> then five field elements). */
+export function splitProofOutput (out: Uint8Array): RlnProofValues {
+  if (out.length !== 128 + 5 * FR_BYTES) throw new RangeError(`zerokit's proof output is ${128 + 5 * FR_BYTES} bytes, not ${out.length}`)
+  const fr = (i: number): Uint8Array => out.slice(128 + i * FR_BYTES, 128 + (i + 1) * FR_BYTES)
+  return { proof: out.slice(0, 128), root: fr(0), externalNullifier: fr(1), x: fr(2), y: fr(3), nullifier: fr(4) }
+}
+
+function toBig (b: Uint8Array): bigint {
+  let v = 0n
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i] as number)
+  return v
+}
+
+function loadModule (wasm: ResourceSource | undefined, signal?: AbortSignal): Promise<Zerokit> {
+  modulePromise ??= (async () => {
+    let zk: Zerokit
+    try {
+      zk = await import('@waku/zerokit-rln-wasm')
+    } catch (err) {
+      throw new LightPushError('MISSING_DEPENDENCY', 'waku-lightpush/rln needs the package @waku/zerokit-rln-wasm, which is not installed.', {
+        cause: err,
+        metaMessages: ['Install it next to waku-lightpush: npm install @waku/zerokit-rln-wasm']
+      })
+    }
+    if (wasm != null) {
+      await zk.default({ module_or_path: await readResource(wasm, 'zerokit wasm', signal) })
+    } else if (isNode()) {
+      const url = new URL('rln_wasm_bg.wasm', import.meta.resolve('@waku/zerokit-rln-wasm'))
+      await zk.default({ module_or_path: await readResource(url, 'zerokit wasm', signal) })
+    } else {
+      await zk.default()
+    }
+    return zk
+  })()
+  // A failed load (missing package, unreadable file, aborted) may be retried by the next call.
+  modulePromise.catch(() => { modulePromise = undefined })
+  return modulePromise
+}
+
+/** Bytes of a resource: given, fetched (http, https, data, blob URLs), or read from disk in Node. */
+export async function readResource (source: ResourceSource, what: string, signal?: AbortSignal): Promise<Uint8Array> {
+  if (source instanceof Uint8Array) return source
+  if (source instanceof ArrayBuffer) return new Uint8Array(source)
+  const text = source instanceof URL ? source.href : source
+  const isUrl = /^[a-z][a-z0-9+.-]*:/i.test(text) && !/^[a-z]:[\\/]/i.test(text)
+  try {
+    if (isNode() && (!isUrl || text.startsWith('file:'))) {
+      // Hidden from bundlers: browser builds never take this branch.
+      const fsName = 'node:fs/promises'
+      const fs = await import(/* @vite-ignore */ fsName) as typeof import('node:fs/promises')
+      const path = text.startsWith('file:') ? new URL(text) : text
+      return new Uint8Array(await fs.readFile(path, signal == null ? undefined : { signal }))
+    }
+    const res = await fetch(text, signal == null ? undefined : { signal })
+    if (!res.ok) throw new Error(`HTTP ${res.status}`)
+    return new Uint8Array(await res.arrayBuffer())
+  } catch (err) {
+    if (signal?.aborted === true) throw new LightPushError('ABORTED', `Loading the RLN ${what} was aborted.`, { cause: err })
+    throw new LightPushError('INVALID_OPTIONS', `The RLN ${what} could not be loaded from ${text}.`, { cause: err })
+  }
+}
+
+function isNode (): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process
+  return typeof p?.versions?.node === 'string'
+}
+
+function now (): number {
+  return performance.now()
+}
