@@ -1,4 +1,4 @@
-import type { Attempt } from './push/types.js'
+// What a failure says: its code, and what each attempt did (the verdicts). The base of every layer: imports nothing.
 
 /**
  * Stable error codes. Local validation codes are thrown before any network use; the others come from a push.
@@ -39,6 +39,41 @@ export type LightPushErrorCode =
   | 'DISCOVERY_FAILED'
   /** An optional peer dependency that the entry used needs is not installed (`waku-lightpush/webrtc`: `@libp2p/webrtc`). */
   | 'MISSING_DEPENDENCY'
+
+/**
+ * What one attempt was, for the sender (DESIGN.md, "The sender's decisions"):
+ * - `delivered`: 200 with at least `minRelayPeers` relay peers;
+ * - `weak`: 200 with fewer (or no count): taken but not confirmed;
+ * - `rate-limited`: 429, cool this peer down;
+ * - `unavailable`: 503/504/505, this peer cannot serve now;
+ * - `wrong-shard`: 421, this peer does not serve the shard;
+ * - `rejected`: 400/413/420, the message is at fault, no retry helps;
+ * - `duplicate`: 505 after an earlier weak success of the same bytes, or 420 "already seen": the network has seen
+ *   these bytes, neither a failure nor a new success (only the sender can tell: `classifyStatus` never says it);
+ * - `failed`: 500, status 0 or any other code, or no valid answer: this attempt failed.
+ */
+export type Verdict = 'delivered' | 'weak' | 'rate-limited' | 'unavailable' | 'wrong-shard' | 'rejected' | 'duplicate' | 'failed'
+
+/** What one attempt of a push did on the wire. */
+export interface Attempt {
+  /** Peer id of the service node. */
+  peer: string
+  protocol: string
+  /** The response's status_code; absent when no valid response arrived. */
+  status?: number
+  statusDesc?: string
+  relayPeerCount?: number
+  /** What the sender made of it. */
+  verdict: Verdict
+  /** Set when no valid response arrived: why (TIMEOUT, STREAM_ERROR, MALFORMED_RESPONSE, ABORTED, ...). */
+  error?: LightPushErrorCode
+  /** Epoch milliseconds when the request was sent (after any wait for a stream slot). */
+  startedAt: number
+  /** Milliseconds from sending to the outcome. */
+  ms: number
+  /** The fresh request_id of this attempt. */
+  requestId: string
+}
 
 export interface LightPushErrorOptions {
   cause?: unknown

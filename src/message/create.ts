@@ -3,7 +3,7 @@ import { waku } from '../proto/lightpush.js'
 import { fromInt64, toInt64 } from '../proto/int64.js'
 import { parseContentTopic } from './content-topic.js'
 import { messageHash, type Hex } from './hash.js'
-import { parseShardTopic, pubsubTopicFor, THE_WAKU_NETWORK, type ShardingOptions } from './sharding.js'
+import { parseShardTopic, pubsubTopicFor, THE_WAKU_NETWORK, type Shard, type ShardingOptions } from './sharding.js'
 import type { WakuMessage } from './types.js'
 
 /** nwaku's default maximum message size: 150 KiB of encoded WakuMessage. */
@@ -39,6 +39,8 @@ export interface PrepareOptions {
 export interface PreparedMessage {
   message: WakuMessage
   pubsubTopic: string
+  /** The pubsub topic's cluster and shard, parsed once. */
+  shard: Shard
   /** The protobuf-encoded WakuMessage. */
   bytes: Uint8Array
   hash: Hex
@@ -48,7 +50,8 @@ export interface PreparedMessage {
 export function prepareMessage (input: MessageInput, options: PrepareOptions = {}): PreparedMessage {
   const message = createMessage(input)
   const pubsubTopic = options.pubsubTopic ?? pubsubTopicFor(message.contentTopic, options.sharding ?? THE_WAKU_NETWORK)
-  const { clusterId } = parseShardTopic(pubsubTopic)
+  const shard = parseShardTopic(pubsubTopic)
+  const { clusterId } = shard
   const ours = options.sharding?.clusterId
   if (ours !== undefined && clusterId !== ours) {
     throw new LightPushError('INVALID_PUBSUB_TOPIC', `Pubsub topic "${pubsubTopic}" is in cluster ${clusterId}, but this client is in cluster ${ours}.`, {
@@ -62,7 +65,7 @@ export function prepareMessage (input: MessageInput, options: PrepareOptions = {
       metaMessages: ['Service nodes refuse larger messages (nwaku: 150 KiB); split the payload or raise maxMessageSize only for your own nodes.']
     })
   }
-  return { message, pubsubTopic, bytes, hash: messageHash(pubsubTopic, message) }
+  return { message, pubsubTopic, shard, bytes, hash: messageHash(pubsubTopic, message) }
 }
 
 /** Checks the fields of a message and sets its timestamp (now, unless given). */

@@ -1,3 +1,4 @@
+import type { Verdict } from '../errors.js'
 /** Status codes of light push v3: the seed's table plus what nwaku answers (420, 504, 505). */
 export const LightPushStatus = Object.freeze({
   /** nwaku answers 0 when its handler throws. */
@@ -18,19 +19,7 @@ export const LightPushStatus = Object.freeze({
   NO_PEERS_TO_RELAY: 505
 })
 
-/**
- * What one attempt was, for the sender (DESIGN.md, "The sender's decisions"):
- * - `delivered`: 200 with at least `minRelayPeers` relay peers;
- * - `weak`: 200 with fewer (or no count): taken but not confirmed;
- * - `rate-limited`: 429, cool this peer down;
- * - `unavailable`: 503/504/505, this peer cannot serve now;
- * - `wrong-shard`: 421, this peer does not serve the shard;
- * - `rejected`: 400/413/420, the message is at fault, no retry helps;
- * - `duplicate`: 505 after an earlier weak success of the same bytes, or 420 "already seen": the network has seen
- *   these bytes, neither a failure nor a new success (only the sender can tell: `classifyStatus` never says it);
- * - `failed`: 500, status 0 or any other code, or no valid answer: this attempt failed.
- */
-export type Verdict = 'delivered' | 'weak' | 'rate-limited' | 'unavailable' | 'wrong-shard' | 'rejected' | 'duplicate' | 'failed'
+export type { Verdict } from '../errors.js'
 
 /**
  * What a light push v3 answer means on its own, by its status code (the table in the README). The sender's whole

@@ -1,5 +1,5 @@
 import { classifyStatus, LightPushStatus, type Verdict } from '../protocol/status.js'
-import { backoffDelay } from './delay.js'
+import { backoffDelay } from '../utils/backoff.js'
 import type { LightPushErrorCode } from '../errors.js'
 import type { LightPushResponse } from '../protocol/codec.js'
 import type { PeerEffect } from '../peers/selector.js'

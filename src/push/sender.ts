@@ -2,12 +2,13 @@ import { LightPushError, isLightPushError } from '../errors.js'
 import { encodeRequest } from '../protocol/codec.js'
 import { LIGHTPUSH_PROTOCOL } from '../protocol/constants.js'
 import { decide, type AttemptOutcome, type Decision, type Next, type PushState, type WeakSuccess } from './decide.js'
-import { delay } from './delay.js'
+import { delay, untilWoken } from '../utils/wait.js'
 import { linkedSignal, type LinkedSignal } from './signals.js'
 import { silentLogger } from '../utils/logger.js'
 import type { Logger } from '@libp2p/interface'
 import type { LightPushResponse } from '../protocol/codec.js'
 import type { PreparedMessage } from '../message/create.js'
+import type { Shard } from '../message/sharding.js'
 import type { PeerScore } from '../peers/stats.js'
 import type { Selector } from '../peers/selector.js'
 import type { PeerSlots } from './slots.js'
@@ -19,8 +20,8 @@ import type { LightPushEvents } from './events.js'
 export interface SenderComponents {
   selector: Selector
   slots: PeerSlots
-  /** Connected peers that advertise light push v3. */
-  servicePeers(): string[]
+  /** Connected peers that advertise light push v3 and may serve `shard`. */
+  servicePeers(shard: Shard): string[]
   /** Resolves when the service peers change; rejects when `signal` aborts. */
   peersChanged(signal: AbortSignal): Promise<void>
   /** One request/response with `peer`; rejects with a LightPushError. */
@@ -28,8 +29,8 @@ export interface SenderComponents {
   emit<K extends keyof LightPushEvents>(type: K, detail: LightPushEvents[K]['detail']): void
   /** Aborts when the service stops: the push then ends at once with STOPPED. */
   stopped?: AbortSignal
-  /** What discovery did, in a few lines, for a NO_PEERS error. */
-  discoveryNotes?(): string[]
+  /** What discovery did, in a few lines, for a NO_PEERS error on `shard`. */
+  discoveryNotes?(shard: Shard): string[]
   /**
    * Where the sender says what it decides and why: the peer it picks (and its figures), each attempt's outcome,
    * each retry and its delay, the final result. libp2p's logger for the component; silent when absent.
@@ -79,7 +80,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
   /** The peers the push may go to now: connected, not refusing the topic, no attempt of this push on them. */
   const look = (): PeerScore[] => {
     const busy = new Set([...running].map((r) => r.peer))
-    return c.selector.view(c.servicePeers()).filter((p) => !busy.has(p.peer) && !p.refusedTopics.includes(pubsubTopic))
+    return c.selector.view(c.servicePeers(prepared.shard)).filter((p) => !busy.has(p.peer) && !p.refusedTopics.includes(pubsubTopic))
   }
   const state = (view: PeerScore[], settled?: string): PushState => ({
     attempts: started,
@@ -217,7 +218,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
     }
   } catch (err) {
     cancelAll(running)
-    const error = finalError(err, attempts, policy, callerSignal, c)
+    const error = finalError(err, attempts, policy, callerSignal, c, prepared.shard)
     log('%s: failed with %s after %d attempt(s): %s', tag, error.code, attempts.length, error.shortMessage)
     c.emit('push:failed', error)
     throw error
@@ -282,11 +283,9 @@ function timer (ms: number): { promise: Promise<typeof HEDGE>, clear: () => void
 }
 
 /** Rejects when `signal` aborts (handled, so a push that ends otherwise leaves no unhandled rejection). */
+/** A promise that only ever rejects, when `signal` aborts (raced against what the push waits for). */
 function aborted (signal: AbortSignal): Promise<never> {
-  const p = new Promise<never>((_resolve, reject) => {
-    if (signal.aborted) reject(signal.reason)
-    signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
-  })
+  const p = untilWoken(() => () => {}, signal) as Promise<never>
   p.catch(() => {})
   return p
 }
@@ -353,7 +352,7 @@ function summary (attempts: Attempt[], policy: PushPolicy): string[] {
   return lines
 }
 
-function finalError (err: unknown, attempts: Attempt[], policy: PushPolicy, callerSignal: AbortSignal | undefined, c: SenderComponents): LightPushError {
+function finalError (err: unknown, attempts: Attempt[], policy: PushPolicy, callerSignal: AbortSignal | undefined, c: SenderComponents, shard: Shard): LightPushError {
   if (isLightPushError(err) && (err.code === 'EXHAUSTED' || err.code === 'REJECTED')) return err
   const meta = summary(attempts, policy)
   if (c.stopped?.aborted === true) {
@@ -365,7 +364,7 @@ function finalError (err: unknown, attempts: Attempt[], policy: PushPolicy, call
   if (err instanceof Error && err.name === 'TimeoutError') {
     if (attempts.length === 0) {
       return new LightPushError('NO_PEERS', `No service peer for light push v3 was available within ${policy.timeoutMs} ms.`, {
-        metaMessages: [...(c.discoveryNotes?.() ?? []), 'Check the bootstrap addresses and that the peers serve /vac/waku/lightpush/3.0.0 on this shard.'],
+        metaMessages: [...(c.discoveryNotes?.(shard) ?? []), 'Check the bootstrap addresses and that the peers serve /vac/waku/lightpush/3.0.0 on this shard.'],
         attempts
       })
     }

@@ -1,3 +1,5 @@
+import { untilWoken } from '../utils/wait.js'
+
 /**
  * Bounds requests in flight per peer and queues the rest in order. libp2p refuses a 65th concurrent outbound
  * stream for one protocol on a connection; a burst of pushes must wait for a slot, not fail.
@@ -17,22 +19,16 @@ export class PeerSlots {
       this.inFlight.set(peer, (this.inFlight.get(peer) ?? 0) + 1)
       return this.releaser(peer)
     }
-    await new Promise<void>((resolve, reject) => {
+    // The slot is handed over by the releaser (the in-flight count stays the same); an abort leaves the queue.
+    await untilWoken((grant) => {
       const queue = this.waiting.get(peer) ?? []
       this.waiting.set(peer, queue)
-      const onAbort = (): void => {
+      queue.push(grant)
+      return () => {
         const i = queue.indexOf(grant)
         if (i >= 0) queue.splice(i, 1)
-        reject(signal.reason)
       }
-      // The slot is handed over by the releaser: the in-flight count stays the same.
-      const grant = (): void => {
-        signal.removeEventListener('abort', onAbort)
-        resolve()
-      }
-      queue.push(grant)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
+    }, signal)
     return this.releaser(peer)
   }
 

@@ -1,27 +1,7 @@
-import type { LightPushErrorCode } from '../errors.js'
+import type { Attempt } from '../errors.js'
 import type { Hex } from '../message/hash.js'
-import type { Verdict } from '../protocol/status.js'
 
-/** What one attempt of a push did on the wire. */
-export interface Attempt {
-  /** Peer id of the service node. */
-  peer: string
-  protocol: string
-  /** The response's status_code; absent when no valid response arrived. */
-  status?: number
-  statusDesc?: string
-  relayPeerCount?: number
-  /** What the sender made of it. */
-  verdict: Verdict
-  /** Set when no valid response arrived: why (TIMEOUT, STREAM_ERROR, MALFORMED_RESPONSE, ABORTED, ...). */
-  error?: LightPushErrorCode
-  /** Epoch milliseconds when the request was sent (after any wait for a stream slot). */
-  startedAt: number
-  /** Milliseconds from sending to the outcome. */
-  ms: number
-  /** The fresh request_id of this attempt. */
-  requestId: string
-}
+export type { Attempt } from '../errors.js'
 
 /** A push the network took: a service node relayed it to at least `minRelayPeers` peers. */
 export interface PushResult {

@@ -1,8 +1,8 @@
 import { TypedEventEmitter } from 'main-event'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { LightPushError } from '../errors.js'
-import { prepareMessage, type MessageInput, type PreparedMessage } from '../message/create.js'
-import { parseShardTopic, THE_WAKU_NETWORK, type Shard } from '../message/sharding.js'
+import { prepareMessage, type MessageInput } from '../message/create.js'
+import { THE_WAKU_NETWORK, type Shard } from '../message/sharding.js'
 import { METADATA_PROTOCOL } from '../protocol/metadata.js'
 import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from '../protocol/constants.js'
 import { sendLightPushRequest } from '../protocol/request.js'
@@ -11,7 +11,7 @@ import { ConnectionUpkeep } from '../peers/upkeep.js'
 import { IdentifyLater } from '../peers/identify-later.js'
 import { PeerSlots } from '../push/slots.js'
 import { resolvePolicy, type PushPolicy } from '../push/policy.js'
-import { sendPush } from '../push/sender.js'
+import { sendPush, type SenderComponents } from '../push/sender.js'
 import { linkedSignal } from '../push/signals.js'
 import { componentLogger } from '../utils/logger.js'
 import { ServicePeers } from './service-peers.js'
@@ -44,6 +44,8 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   private activePushes = 0
   /** Made by start(), aborted (with STOPPED) by stop(): pushes and waits in flight end at once. */
   private lifetime?: AbortController
+  /** The sender's components of this run (made in start()). */
+  private sender?: SenderComponents
 
   constructor (private readonly components: LightPushComponents, private readonly init: LightPushInit = {}) {
     super()
@@ -80,6 +82,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   async start (): Promise<void> {
     if (this.lifetime != null) return
     this.lifetime = new AbortController()
+    this.sender = this.senderComponents(this.lifetime.signal)
     this.topologyId = await this.components.registrar.register(LIGHTPUSH_PROTOCOL, {
       onConnect: async (peer) => {
         // A peer that speaks Waku metadata is offered only once it has said its cluster and shards.
@@ -107,6 +110,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     if (this.lifetime == null) return
     this.lifetime.abort(new LightPushError('STOPPED', 'The light push service stopped.'))
     this.lifetime = undefined
+    this.sender = undefined
     this.upkeep.stop()
     this.identifyLater.stop()
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
@@ -129,7 +133,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   }
 
   async push (message: MessageInput, options: PushOptions = {}): Promise<PushResult> {
-    const stopped = this.running()
+    this.running()
     checkSignal(options?.signal, 'push')
     const policy = hasPolicyOptions(options) ? resolvePolicy(this.init.push, options) : this.policy
     const prepared = prepareMessage(message, {
@@ -137,28 +141,31 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
       ...(options.pubsubTopic != null ? { pubsubTopic: options.pubsubTopic } : {}),
       ...(this.init.maxMessageSize != null ? { maxMessageSize: this.init.maxMessageSize } : {})
     })
-    const shard = parseShardTopic(prepared.pubsubTopic)
+    const sender = this.sender
+    if (sender == null) throw new LightPushError('STOPPED', 'The light push service is stopped: create a new client (or start its libp2p node again).')
     this.activePushes++
     try {
-      return await this.send(prepared, policy, shard, options.signal, stopped)
+      return await sendPush(sender, prepared, policy, options.signal)
     } finally {
       this.activePushes--
       if (this.activePushes === 0 || this.servicePeers.size > 0) this.identifyLater.releaseAll()
     }
   }
 
-  private async send (prepared: PreparedMessage, policy: PushPolicy, shard: Shard, signal: AbortSignal | undefined, stopped: AbortSignal): Promise<PushResult> {
-    return await sendPush({
+  /** What the sender needs, made once per start: its `stopped` is this run's lifetime. */
+  private senderComponents (stopped: AbortSignal): SenderComponents {
+    return {
       stopped,
-      discoveryNotes: () => this.discoveryNotes(shard),
+      log: componentLogger(this.components.logger, 'waku-lightpush:sender'),
+      discoveryNotes: (shard) => this.discoveryNotes(shard),
       selector: this.selector,
       slots: this.slots,
-      servicePeers: () => this.servicePeers.usable(shard),
+      servicePeers: (shard) => this.servicePeers.usable(shard),
       peersChanged: async (signal) => { await this.servicePeers.nextChange(signal) },
       request: async (peer, request, signal) => await this.request(peer, request, signal),
       // An event nobody listens to is not built: a push would otherwise make three.
       emit: (type, detail) => { if (this.listenerCount(type) > 0) this.safeDispatchEvent(type, { detail }) }
-    }, prepared, policy, signal)
+    }
   }
 
   private async request (peer: string, request: Uint8Array, signal: AbortSignal): ReturnType<typeof sendLightPushRequest> {

@@ -67,7 +67,7 @@ describe('typed events', () => {
     expect(retry).toMatchObject({ messageHash: res.messageHash, attempts: 1, peers: [net.services[1].peerId] })
     expect(retry.reason).toMatch(/unavailable/)
     const scores = seen.filter((e) => e.type === 'peer:score').map((e) => e.detail)
-    expect(scores.some((s) => s.peer === net!.services[0].peerId && s.failures >= 1)).toBe(true)
+    expect(scores.some((s) => s.peer === net!.services[0].peerId && s.lastVerdict === 'unavailable' && s.expectedRelayPeers === 0 && s.failures === 0)).toBe(true)
     expect(scores.at(-1)).toMatchObject({ peer: net.services[1].peerId, expectedRelayPeers: expect.any(Number), successRate: expect.any(Number) })
     expect(seen.filter((e) => e.type === 'push:delivered').at(-1)!.detail).toEqual(res)
 
