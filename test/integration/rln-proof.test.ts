@@ -14,6 +14,7 @@ import {
 import { fileMessageIds } from '../../src/rln/file-storage.js'
 import { bytesToFr, frToBytes } from '../../src/rln/field.js'
 import { isLightPushError } from '../../src/errors.js'
+import { rlnValidator, RLN_VALIDATION_FAILED } from '../../src/node/rln-validator.js'
 import type { WakuMessage } from '../../src/message/types.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/rln/', import.meta.url))
@@ -22,6 +23,8 @@ const NOW = Date.UTC(2026, 11, 1, 10, 3, 0)   // 3 minutes into epoch floor(NOW 
 const TOPIC = '/waku/2/rs/1/3'
 const NETWORK: RlnNetworkParameters = { name: 'test', clusterId: 1, epochSizeSeconds: 600, userMessageLimit: 2, rlnIdentifier: WAKU_RLN_IDENTIFIER }
 const timings: Record<string, number> = {}
+/** The messages (with their proofs) this file made, for the validator's tests at the end. */
+const made: Record<'first' | 'second' | 'refreshed' | 'doubleSignal', WakuMessage> = {} as never
 
 function msg (text: string, atMs = NOW): WakuMessage {
   return { payload: new TextEncoder().encode(text), contentTopic: '/test/1/rln/proto', timestamp: BigInt(atMs) * 1_000_000n }
@@ -121,6 +124,7 @@ describe('a proof of one message', () => {
     proofBytes = await prover.attach(message, TOPIC)
     timings.firstProof = performance.now() - t0
     message = { ...message, rateLimitProof: proofBytes }
+    made.first = message
   }, 120_000)
 
   it('is a RateLimitProof of 128 + 6 x 32 bytes over the message: epoch of its timestamp, x = hash(payload || topic || ts LE)', () => {
@@ -189,6 +193,7 @@ describe('a proof of one message', () => {
   it('message ids: the second message gets id 1, a third finds the epoch used up (limit 2), also after a restart', async () => {
     const t0 = performance.now()
     const second = await prover.attach(msg('second'), TOPIC)
+    made.second = { ...msg('second'), rateLimitProof: second }
     timings.secondProof = performance.now() - t0
     const a = decodeRateLimitProof(proofBytes)
     const b = decodeRateLimitProof(second)
@@ -213,7 +218,9 @@ describe('a proof of one message', () => {
     members.add({ idCommitment: createIdentity(engine, 'newcomer').idCommitment, userMessageLimit: 10 })
     await prover.refresh()
     const t0 = performance.now()
-    const again = decodeRateLimitProof(await prover.attach(msg('hello RLN'), TOPIC))
+    const againBytes = await prover.attach(msg('hello RLN'), TOPIC)
+    made.refreshed = { ...msg('hello RLN'), rateLimitProof: againBytes }
+    const again = decodeRateLimitProof(againBytes)
     timings.refreshedProof = performance.now() - t0
     expect(again.merkleRoot).toEqual(members.root())
     expect(again.merkleRoot).not.toEqual(before.merkleRoot)
@@ -239,6 +246,7 @@ describe('a proof of one message', () => {
     expect(v.nullifier).toEqual(first.nullifier)
     const second = encodeRateLimitProof({ proof: v.proof, merkleRoot: v.root, epoch: first.epoch, shareX: v.x, shareY: v.y, nullifier: v.nullifier, rlnIdentifier: WAKU_RLN_IDENTIFIER })
     expect(verify({ ...other, rateLimitProof: second }, [v.root])).toMatchObject({ ok: true })
+    made.doubleSignal = { ...other, rateLimitProof: second }
     const [x1, y1, x2, y2] = [first.shareX, first.shareY, v.x, v.y].map(bytesToFr) as [bigint, bigint, bigint, bigint]
     const p = FIELD_MODULUS
     const m = (n: bigint): bigint => ((n % p) + p) % p
@@ -250,6 +258,47 @@ describe('a proof of one message', () => {
     const wrong = createRlnProver({ engine, credential: { ...credential, membership: { ...credential.membership, treeIndex: 1 } }, membership: members, storage: memoryMessageIds(), network: NETWORK, now: () => NOW })
     expect(isRlnError(await wrong.attach(msg('x'), TOPIC).catch((e: unknown) => e), 'NOT_A_MEMBER')).toBe(true)
     expect(await wrong.remaining()).toMatchObject({ remaining: 2 })
+  })
+})
+
+describe('the service node\'s RLN validator (src/node/rln-validator.ts)', () => {
+  const refused = { ok: false, status: 420, statusDesc: 'RLN validation failed' }
+
+  it('takes a valid message once; the same message again, or another with its nullifier (a double signal), is 420 RLN validation failed', () => {
+    expect(RLN_VALIDATION_FAILED).toBe('RLN validation failed')
+    const v = rlnValidator({ engine, roots: () => members.roots(), epochSizeSeconds: 600, now: () => NOW })
+    expect(v.validate(made.first)).toEqual({ ok: true, epoch: Math.floor(NOW / 600_000) })
+    expect(v.validate(made.second)).toMatchObject({ ok: true })
+    expect(v.logSize).toBe(2)
+    // The same message again (a retry reaching a node that took it already): the reference node refuses it too.
+    expect(v.validate(made.first)).toEqual({ ...refused, refusal: 'duplicate' })
+    // Its new proof after a refresh: another root, same nullifier and share.
+    expect(v.validate(made.refreshed)).toEqual({ ...refused, refusal: 'duplicate' })
+    // Another message under the first one's message id: refused (and its sender's secret is out, see above).
+    const roots = [...members.roots(), decodeRateLimitProof(made.doubleSignal.rateLimitProof!).merkleRoot]
+    const v2 = rlnValidator({ engine, roots: () => roots, epochSizeSeconds: 600, now: () => NOW })
+    expect(v2.validate(made.first)).toMatchObject({ ok: true })
+    expect(v2.validate(made.doubleSignal)).toEqual({ ...refused, refusal: 'double-signal' })
+    expect(v2.logSize).toBe(1)
+  })
+
+  it('refuses with 420 and says why: no proof, clock gap, unknown root, tampered payload; an epoch later the log is pruned', () => {
+    let now = NOW
+    const v = rlnValidator({ engine, roots: () => members.roots(), epochSizeSeconds: 600, now: () => now })
+    expect(v.validate({ ...made.first, rateLimitProof: undefined })).toEqual({ ...refused, refusal: 'missing' })
+    expect(v.validate({ ...made.first, payload: new Uint8Array(3) })).toEqual({ ...refused, refusal: 'invalid-proof' })
+    const noRoots = rlnValidator({ engine, roots: () => [], epochSizeSeconds: 600, now: () => NOW })
+    expect(noRoots.validate(made.first)).toEqual({ ...refused, refusal: 'unknown-root' })
+    now = NOW + 30_000
+    expect(v.validate(made.first)).toEqual({ ...refused, refusal: 'clock-gap' })
+    now = NOW
+    expect(v.validate(made.first)).toMatchObject({ ok: true })
+    expect(v.logSize).toBe(1)
+    // Two epochs on, a valid message of that epoch prunes the old entries (the reference node keeps +-1 epoch).
+    now = NOW + 1_200_000
+    const later = { ...made.first, timestamp: BigInt(now) * 1_000_000n }
+    expect(v.validate(later)).toMatchObject({ ok: false, refusal: 'epoch-mismatch' })
+    expect(v.logSize).toBe(1)
   })
 })
 
