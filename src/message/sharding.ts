@@ -28,11 +28,15 @@ export function shardTopic ({ clusterId, shard }: Shard): string {
   return `/waku/2/rs/${clusterId}/${shard}`
 }
 
-/** Reads `/waku/2/rs/<cluster>/<shard>`; throws `INVALID_PUBSUB_TOPIC` for any other form. */
+/**
+ * Reads `/waku/2/rs/<cluster>/<shard>`; throws `INVALID_PUBSUB_TOPIC` for any other form. The numbers must be
+ * written as `shardTopic` writes them (decimal, no sign, no spaces, no leading zero): `/waku/2/rs/1/03` is
+ * another gossipsub topic than `/waku/2/rs/1/3`, one that no relay node subscribes to.
+ */
 export function parseShardTopic (pubsubTopic: string): Shard {
-  const match = /^\/waku\/2\/rs\/(\d{1,5})\/(\d{1,5})$/.exec(pubsubTopic)
+  const match = typeof pubsubTopic === 'string' ? /^\/waku\/2\/rs\/(0|[1-9][0-9]{0,4})\/(0|[1-9][0-9]{0,4})$/.exec(pubsubTopic) : null
   if (match == null) {
-    throw new LightPushError('INVALID_PUBSUB_TOPIC', `Invalid pubsub topic "${pubsubTopic}": expected /waku/2/rs/<cluster>/<shard>.`)
+    throw new LightPushError('INVALID_PUBSUB_TOPIC', `Invalid pubsub topic "${String(pubsubTopic)}": expected /waku/2/rs/<cluster>/<shard>, each a decimal number from 0 to 65535 without leading zeros.`)
   }
   const shard = { clusterId: Number(match[1]), shard: Number(match[2]) }
   checkU16('cluster id', shard.clusterId)

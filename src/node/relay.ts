@@ -14,8 +14,11 @@ export function wakuRelay (init: Partial<GossipsubOpts> = {}): ReturnType<typeof
     msgIdFn: (message) => sha256(message.data),
     fallbackToFloodsub: false,
     floodPublish: true,
-    // Publishing to nobody is an answer (503), not an exception.
-    allowPublishToZeroTopicPeers: true,
+    // With no peer to send to, gossipsub refuses the publish *before* marking the bytes seen (nim-libp2p's
+    // "No peers for topic, skipping publish"); allowed, it marked them seen although they reached no one, so
+    // the same bytes pushed again once relay peers exist were a duplicate, published nowhere. The light push
+    // server answers that refusal 503.
+    allowPublishToZeroTopicPeers: false,
     emitSelf: false,
     D: 6,
     Dlo: 4,

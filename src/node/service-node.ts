@@ -40,7 +40,10 @@ export interface RelayNodeOptions extends NodeLibp2pOptions {
   relayPeers?: string[]
 }
 
-/** Options of a service node: a relay node's, plus its light push server's (faults, rate limit). */
+/**
+ * Options of a service node: a relay node's, plus its light push server's (faults, rate limits per peer id, per
+ * address and for the node, concurrency and buffered-byte limits, read deadline: src/node/LIMITS.md).
+ */
 export interface ServiceNodeOptions extends RelayNodeOptions, Omit<LightPushServerInit, 'sharding' | 'shards'> {}
 
 /** A Waku relay node: subscribes to its shards' pubsub topics and relays what it receives. */

@@ -9,7 +9,7 @@ export interface TokenBucketOptions {
 
 interface Bucket { tokens: number, updatedAt: number }
 
-/** One token bucket per key (a peer id): the service node's rate limit. */
+/** One token bucket per key (a peer id, a remote address, or one key for the whole node): the service node's rate limits. */
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>()
   private readonly now: () => number
@@ -25,6 +25,18 @@ export class TokenBuckets {
 
   /** Takes one token for `key`; false when its bucket is empty. */
   take (key: string): boolean {
+    const bucket = this.refill(key)
+    if (bucket.tokens < 1) return false
+    bucket.tokens -= 1
+    return true
+  }
+
+  /** True when `key`'s bucket holds a token, without taking it (to charge several buckets all or none). */
+  canTake (key: string): boolean {
+    return this.refill(key).tokens >= 1
+  }
+
+  private refill (key: string): Bucket {
     const now = this.now()
     const bucket = this.buckets.get(key) ?? { tokens: this.options.capacity, updatedAt: now }
     const refilled = (now - bucket.updatedAt) / 1000 * this.options.refillPerSecond
@@ -33,9 +45,7 @@ export class TokenBuckets {
     this.buckets.delete(key)
     this.buckets.set(key, bucket)
     this.evictIdle(now)
-    if (bucket.tokens < 1) return false
-    bucket.tokens -= 1
-    return true
+    return bucket
   }
 
   private evictIdle (now: number): void {

@@ -39,9 +39,14 @@ export function encodeRequest (request: LightPushRequest): Uint8Array {
   return writer.uint32(MESSAGE_FIELD_TAG).bytes(bytes).finish()
 }
 
-/** Decodes a LightPushRequest; throws on bytes that are not one. */
+/** Decodes a LightPushRequest; throws `INVALID_MESSAGE` (the protobufjs error as `cause`) on bytes that are not one. */
 export function decodeRequest (bytes: Uint8Array): DecodedLightPushRequest {
-  const p = waku.LightPushRequest.decode(bytes)
+  let p: waku.LightPushRequest
+  try {
+    p = waku.LightPushRequest.decode(bytes)
+  } catch (err) {
+    throw new LightPushError('INVALID_MESSAGE', `The bytes are not a LightPushRequest (${err instanceof Error ? err.message : String(err)}).`, { cause: err })
+  }
   const request: DecodedLightPushRequest = { requestId: p.requestId ?? '' }
   if (p.pubsubTopic != null) request.pubsubTopic = p.pubsubTopic
   if (p.message != null) request.message = fromProto(p.message)

@@ -65,6 +65,43 @@ describe('malformed frames to the service node', () => {
     await stillServes()
   })
 
+  it('an 11-byte varint length prefix is answered 400 at once, not held until a timeout', async () => {
+    // Ten continuation bytes: no unsigned varint (64 bits at most) is that long. Before: held 10 s, no answer.
+    for (const prefix of [[...Array(10).fill(0x80), 0x01], [...Array(10).fill(0xff), 0x01]]) {
+      const t = Date.now()
+      const { frames } = await rawExchange(peer, addr, Uint8Array.from(prefix), false)
+      expect(frames).toHaveLength(1)
+      expect(decodeResponse(frames[0])).toMatchObject({ statusCode: 400, requestId: 'N/A' })
+      expect(Date.now() - t).toBeLessThan(1000)
+    }
+    await stillServes()
+  })
+
+  it('a length prefix that is not minimal (a small length written long) is 400', async () => {
+    const { frames } = await rawExchange(peer, addr, Uint8Array.from([0x85, 0x80, 0x80, 0x00, 1, 2, 3, 4, 5]), false)
+    expect(frames).toHaveLength(1)
+    expect(decodeResponse(frames[0])).toMatchObject({ statusCode: 400, requestId: 'N/A' })
+    await stillServes()
+  })
+
+  it('a prefix announcing an oversized frame is answered 413 at once, even with the prefix cut after 3 bytes', async () => {
+    const t = Date.now()
+    const { frames } = await rawExchange(peer, addr, Uint8Array.from([0xff, 0xff, 0xff]), false)
+    expect(frames).toHaveLength(1)
+    expect(decodeResponse(frames[0])).toMatchObject({ statusCode: 413 })
+    expect(Date.now() - t).toBeLessThan(1000)
+  })
+
+  it('a frame that stops half-way is reset at the read deadline (3 s), not held 10 s', async () => {
+    const t = Date.now()
+    const { frames, error } = await rawExchange(peer, addr, Uint8Array.from([...varint(1000), 1, 2, 3]), false)
+    expect(frames).toHaveLength(0)
+    expect(error).toBe('StreamResetError')
+    expect(Date.now() - t).toBeGreaterThanOrEqual(2900)
+    expect(Date.now() - t).toBeLessThan(4900)
+    await stillServes()
+  })
+
   it('a stream opened and left silent is closed by the node\'s timeout, not kept forever', async () => {
     const stats = net.services[0].node.server.stats
     const before = stats.requests

@@ -79,9 +79,41 @@ describe('service node status codes', () => {
     expect(codes).toEqual([200, 200, 429, 429])
   })
 
+  it('429 is charged before decoding: once the bucket is empty, an undecodable request gets 429, not 400', async () => {
+    // Node 2's bucket was emptied by the case above.
+    const res = await rawPush(peer, addr(2), { message: new Uint8Array([0x0a, 0x32, 1, 2, 3]) })
+    expect(res).toMatchObject({ statusCode: 429, requestId: 'N/A' })
+  })
+
+  it('400 for an empty payload (the client refuses it too)', async () => {
+    const res = await rawPush(peer, addr(0), { requestId: 'empty', message: { payload: new Uint8Array(0), contentTopic: '/test/1/chat/proto', timestamp: 1n } })
+    expect(res).toMatchObject({ requestId: 'empty', statusCode: 400, statusDesc: 'the payload is empty' })
+  })
+
+  it('400 for a shard topic with a leading zero, which the client refuses as INVALID_PUBSUB_TOPIC', async () => {
+    const res = await rawPush(peer, addr(0), { pubsubTopic: '/waku/2/rs/1/03', message: message('zero') })
+    expect(res.statusCode).toBe(400)
+    const client = await createLightPushClient({ bootstrap: [addr(0)], allowInsecureLocal: true, peerExchange: false })
+    try {
+      const err = await client.push({ contentTopic: '/test/1/zero/proto', payload: new Uint8Array([1]) }, { pubsubTopic: '/waku/2/rs/1/03' }).catch((e: unknown) => e)
+      expect(isLightPushError(err, 'INVALID_PUBSUB_TOPIC')).toBe(true)
+      expect((err as LightPushError).attempts).toHaveLength(0)
+    } finally {
+      await client.stop()
+    }
+  })
+
   it('503 with no relay peers', async () => {
     const res = await rawPush(peer, addr(3), { requestId: 'r', message: message('alone') })
     expect(res).toMatchObject({ requestId: 'r', statusCode: 503 })
+  })
+
+  it('the same bytes on another shard are not "already relayed": 503, relay drops them as a duplicate', async () => {
+    const m = encodeMessage(message('two shards'))
+    expect(await rawPush(peer, addr(0), { pubsubTopic: '/waku/2/rs/1/0', message: m })).toMatchObject({ statusCode: 200, relayPeerCount: 2 })
+    const other = await rawPush(peer, addr(0), { pubsubTopic: '/waku/2/rs/1/5', message: m })
+    expect(other.statusCode).toBe(503)
+    expect(other.statusDesc).toMatch(/relayed on \/waku\/2\/rs\/1\/0/)
   })
 
   it('a repeat of the same bytes is answered 200 with the first publish\'s count', async () => {
