@@ -5,6 +5,11 @@ import type { Verdict } from '../protocol/status.js'
 export interface SelectorOptions {
   /** Relay peer count assumed for a peer not heard from yet, before any peer has delivered. Default 6 (gossipsub D). */
   optimisticRelayPeers?: number
+  /**
+   * Relay peers that are "enough": a claimed count earns rank up to this and no further, so a peer cannot buy rank
+   * by claiming more (a count is the service node's own word). Default 4 (gossipsub's D_low: a healthy mesh).
+   */
+  enoughRelayPeers?: number
   /** Weight of a new sample in the EWMAs. Default 0.3. */
   alpha?: number
   /** First cool-down after a 429. Default 1000 ms; doubles per consecutive 429 up to `maxCoolMs`. */
@@ -55,6 +60,7 @@ export interface Outcome {
 export class Selector {
   private readonly stats = new Map<string, PeerStats>()
   private readonly prior: number
+  private readonly enough: number
   private readonly alpha: number
   private readonly baseCoolMs: number
   private readonly maxCoolMs: number
@@ -62,6 +68,7 @@ export class Selector {
 
   constructor (options: SelectorOptions = {}) {
     this.prior = options.optimisticRelayPeers ?? 6
+    this.enough = options.enoughRelayPeers ?? 4
     this.alpha = options.alpha ?? 0.3
     this.baseCoolMs = options.baseCoolMs ?? 1000
     this.maxCoolMs = options.maxCoolMs ?? 30_000
@@ -103,6 +110,11 @@ export class Selector {
         break
     }
     return this.score(s, this.currentPrior())
+  }
+
+  /** The sender chose `peer` for an attempt: among peers ranked alike, the least recently chosen goes first. */
+  picked (peer: string): void {
+    this.get(peer).lastPickedAt = this.now()
   }
 
   /**
@@ -185,14 +197,17 @@ export class Selector {
 
   private score (s: PeerStats, prior: number): PeerScore {
     const expectedRelayPeers = s.relayPeerCount ?? prior
+    // A claim earns rank up to "enough" and no further: the liar claiming 50 ranks as one claiming 4.
+    const rankedRelayPeers = Math.min(expectedRelayPeers, this.enough)
     // Laplace-smoothed, so one early failure does not bury a peer for good.
     const successRate = (s.successes + 1) / (s.successes + s.failures + 2)
     const coolingForMs = Math.max(0, s.coolUntil - this.now())
     const score: PeerScore = {
       peer: s.peer,
       // Latency weighs softly: a peer answering in a second loses half its score, one in 10 ms almost nothing.
-      score: coolingForMs > 0 ? 0 : expectedRelayPeers * successRate / (1 + (s.latencyMs ?? 0) / 1000),
+      score: coolingForMs > 0 ? 0 : rankedRelayPeers * successRate / (1 + (s.latencyMs ?? 0) / 1000),
       expectedRelayPeers,
+      rankedRelayPeers,
       successRate,
       coolingForMs,
       successes: s.successes,
@@ -201,13 +216,14 @@ export class Selector {
     }
     if (s.latencyMs !== undefined) score.latencyMs = s.latencyMs
     if (s.lastVerdict !== undefined) score.lastVerdict = s.lastVerdict
+    if (s.lastPickedAt !== undefined) score.lastPickedAt = s.lastPickedAt
     return score
   }
 }
 
 function compare (a: PeerScore, b: PeerScore): number {
   return b.score - a.score ||
-    b.expectedRelayPeers - a.expectedRelayPeers ||
+    b.rankedRelayPeers - a.rankedRelayPeers ||
     b.successRate - a.successRate ||
     (a.latencyMs ?? Infinity) - (b.latencyMs ?? Infinity)
 }

@@ -18,6 +18,8 @@ export interface PeerStats {
   /** Pubsub topics it refused with 421. */
   refusedTopics: Set<string>
   lastVerdict?: Verdict
+  /** Epoch ms when the sender last chose it for an attempt. */
+  lastPickedAt?: number
 }
 
 /** The selector's view of a peer: its figures and the score it is ranked by. */
@@ -26,6 +28,11 @@ export interface PeerScore {
   score: number
   /** Expected relay peer count: the EWMA, or the optimistic prior for a peer not heard from. */
   expectedRelayPeers: number
+  /**
+   * What of `expectedRelayPeers` the ranking credits: at most `enoughRelayPeers` (default 4). The count is the
+   * service node's own claim; claiming more earns no more rank.
+   */
+  rankedRelayPeers: number
   successRate: number
   latencyMs?: number
   coolingForMs: number
@@ -35,6 +42,8 @@ export interface PeerScore {
   failures: number
   refusedTopics: string[]
   lastVerdict?: Verdict
+  /** Epoch ms when the sender last chose it: among peers ranked alike, the least recently chosen goes first. */
+  lastPickedAt?: number
 }
 
 /**

@@ -94,6 +94,12 @@ export interface Decision {
   next: Next
 }
 
+/**
+ * More relay peers than any node has: nwaku publishes to its gossipsub peers of the topic, bounded by its connection
+ * limit (50 by default; large fleets run a few hundred). A higher claim is not believed.
+ */
+export const MAX_PLAUSIBLE_RELAY_PEERS = 1000
+
 /** A 420 whose description says the network has seen these bytes before (not what nwaku sends: it answers 505). */
 const ALREADY_SEEN = /already seen|duplicate/i
 
@@ -134,6 +140,12 @@ export function decide (outcome: AttemptOutcome | undefined, state: PushState, p
       const { statusCode, statusDesc, relayPeerCount } = outcome.response
       // 4. The status code's own meaning (classifyStatus: the status -> verdict table).
       verdict = classifyStatus(statusCode, relayPeerCount, policy.minRelayPeers)
+      // 4b. A count no node can have is no answer: distrusted, a failed attempt (the push goes elsewhere).
+      if (statusCode === LightPushStatus.SUCCESS && relayPeerCount !== undefined && relayPeerCount > MAX_PLAUSIBLE_RELAY_PEERS) {
+        verdict = 'failed'
+        judged.error = 'MALFORMED_RESPONSE'
+        judged.note = `relay_peer_count ${relayPeerCount} is more than any node has (over ${MAX_PLAUSIBLE_RELAY_PEERS}): not believed`
+      }
       // 5. RLN goes here: 504, or 420 whose desc names RLN, with our own proof -> refresh the Merkle path, make
       //    a new proof (same message, same id), retry once. Until the SDK makes proofs, 504 stays `unavailable`
       //    and 420 `rejected`.
@@ -186,10 +198,14 @@ export function decide (outcome: AttemptOutcome | undefined, state: PushState, p
   }
 
   // II. The limits.
-  // 9. No attempt left: wait for those in flight, or fail. A weak best does not resolve the push: the caller asked
-  //    for minRelayPeers, so it rejects EXHAUSTED (TIMEOUT when the deadline ends it first), and the error's attempts
-  //    and metaMessages say which nodes took the message weakly. Nothing retries after that.
-  if (state.attempts >= policy.maxAttempts) {
+  // A peer's own failure (503, 429, a weak 200, a malformed answer, a timeout) never ends a push while a connected
+  // peer it has not tried is left and the deadline allows: `maxAttempts` bounds the retries on peers already tried,
+  // and the push's total is at most `maxAttempts` plus its untried peers (a handful: the upkeep's connections).
+  const fresh = candidates.some((c) => c.usableInMs <= 0 && !state.tried.has(c.peer))
+  // 9. No attempt left and no untried peer: wait for those in flight, or fail. A weak best does not resolve the
+  //    push: the caller asked for minRelayPeers, so it rejects EXHAUSTED (TIMEOUT when the deadline ends it first),
+  //    and the error's attempts and metaMessages say which nodes took the message weakly. Nothing retries after.
+  if (state.attempts >= policy.maxAttempts && !fresh) {
     return then(state.running > 0 ? WAIT_ATTEMPTS : { kind: 'fail', code: 'EXHAUSTED', because: 'attempts' })
   }
   // 10. As many attempts in flight as `redundancy` (or more, with a hedge): wait for one to end.
@@ -197,7 +213,7 @@ export function decide (outcome: AttemptOutcome | undefined, state: PushState, p
 
   // III. Where the next attempt goes.
   // 11. A peer not tried in this push, usable now: at once.
-  if (candidates.some((c) => c.usableInMs <= 0 && !state.tried.has(c.peer))) return then({ kind: 'attempt', on: 'fresh' })
+  if (fresh) return then({ kind: 'attempt', on: 'fresh' })
   // 12. Attempts in flight may still deliver: wait for them before going back to a peer.
   if (state.running > 0) return then(WAIT_ATTEMPTS)
   // 13. Only peers tried before are usable: back to the best of them, after a backoff with jitter.

@@ -98,6 +98,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
   const start = (p: PeerScore, why: string): void => {
     started++
     tried.add(p.peer)
+    c.selector.picked(p.peer)
     if (log.enabled) {
       log('%s: attempt %d on %s (%s): score %s, ~%s relay peers, success rate %s, latency %s ms, %d request(s) queued on it',
         tag, started, p.peer, why, p.score, p.expectedRelayPeers, p.successRate, p.latencyMs ?? '?', c.slots.load(p.peer))
@@ -260,8 +261,18 @@ function pick (c: SenderComponents, view: PeerScore[], tried: Set<string>, fresh
   const appeal = (p: PeerScore): number => p.score / (1 + c.slots.load(p.peer) / limit)
   const ranked = view.filter((p) => p.coolingForMs <= 0)
     .sort((a, b) => appeal(b) - appeal(a) || c.slots.load(a.peer) - c.slots.load(b.peer))
-  return ranked.find((p) => !tried.has(p.peer)) ?? (fresh ? undefined : ranked[0])
+  const untried = ranked.filter((p) => !tried.has(p.peer))
+  const pool = untried.length > 0 ? untried : fresh ? [] : ranked
+  if (pool.length === 0) return undefined
+  // Peers ranked alike (within a factor of 2 of the best) take turns, least recently chosen first: traffic spreads
+  // over every good peer, so one that only claims to deliver (a count is its own word, and a liar's record looks
+  // perfect) cannot take it all, and a peer not heard from yet is tried (its prior ranks it at half the best).
+  const bar = appeal(pool[0]) * ALIKE
+  return pool.filter((p) => appeal(p) >= bar).sort((a, b) => (a.lastPickedAt ?? 0) - (b.lastPickedAt ?? 0))[0]
 }
+
+/** Scores at least this fraction of the best count as alike. */
+const ALIKE = 0.5
 
 function hedgeDelay (c: SenderComponents, policy: PushPolicy): number {
   if (typeof policy.hedgeAfterMs === 'number') return policy.hedgeAfterMs

@@ -41,7 +41,12 @@ export interface PushOptions {
    * `duplicate`, not a failure. Set 0 to count every 200 as delivered.
    */
   minRelayPeers?: number
-  /** Attempts at most, over all peers. Default 4. */
+  /**
+   * Attempts at most, over all peers, except that every connected peer not yet tried in this push is tried while
+   * the deadline allows: one peer's failure (503, 429, a weak 200, a malformed answer, a timeout) never ends a push
+   * with an untried peer left. So `maxAttempts` bounds the retries on peers already tried; a push makes at most
+   * `maxAttempts` plus its untried peers' attempts. Default 4.
+   */
   maxAttempts?: number
   /** Deadline of one attempt (request and response). Default 5000 ms. */
   attemptTimeoutMs?: number

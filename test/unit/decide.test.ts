@@ -43,7 +43,7 @@ describe('decide: the table, one row each', () => {
     // While attempts and the deadline allow: with only the weak peer left, back to it after a backoff ...
     expect(decide(answer(200, { relayPeerCount: 1 }), state({ candidates: [now('a')] }), policy).next).toEqual({ kind: 'attempt', on: 'tried', delayMs: 100 })
     // ... and with no attempt left, a weak best does not resolve the push: EXHAUSTED, the best still said.
-    expect(decide(answer(200, { relayPeerCount: 1 }), state({ attempts: 4 }), policy)).toMatchObject({
+    expect(decide(answer(200, { relayPeerCount: 1 }), state({ attempts: 4, tried: new Set(['a', 'b']) }), policy)).toMatchObject({
       verdict: 'weak', best: { peer: 'a', relayPeerCount: 1 }, next: { kind: 'fail', code: 'EXHAUSTED', because: 'attempts' }
     })
   })
@@ -115,7 +115,7 @@ describe('decide: the table, one row each', () => {
     // The same peer answering 505 when asked again after its own weak 200 (its gossipsub saw the bytes): the same.
     expect(decide(answer(505), state({ best: { peer: 'a', relayPeerCount: 0 } }), policy)).toMatchObject({ verdict: 'duplicate', best: { peer: 'a', relayPeerCount: 0 } })
     // On the last attempt: the push ends EXHAUSTED with the weak best it had, the duplicate erased nothing.
-    expect(decide(answer(505), state({ best, attempts: 4 }), policy)).toMatchObject({ verdict: 'duplicate', best, next: { kind: 'fail', code: 'EXHAUSTED' } })
+    expect(decide(answer(505), state({ best, attempts: 4, tried: new Set(['a', 'b']) }), policy)).toMatchObject({ verdict: 'duplicate', best, next: { kind: 'fail', code: 'EXHAUSTED' } })
     // Without an earlier weak success a 505 is what it says: unavailable. A 420 "already seen" is still no rejection.
     expect(decide(answer(505), state(), policy).verdict).toBe('unavailable')
     expect(decide(answer(420, { statusDesc: 'already seen' }), state(), policy)).toEqual({ verdict: 'duplicate', effect: { kind: 'none' }, next: { kind: 'attempt', on: 'fresh' } })
@@ -148,10 +148,25 @@ describe('decide: retries, limits and waits', () => {
     expect(decide(answer(503), state({ ...alone, backoffs: 2 }), jittered, () => 0.5).next).toEqual({ kind: 'attempt', on: 'tried', delayMs: 300 })
   })
 
-  it('stops at maxAttempts: waits for attempts in flight, then fails EXHAUSTED', () => {
-    expect(decide(answer(503), state({ attempts: 4, running: 1 }), policy).next).toEqual({ kind: 'wait', for: 'attempts' })
-    expect(decide(answer(503), state({ attempts: 4, running: 0 }), policy).next).toEqual({ kind: 'fail', code: 'EXHAUSTED', because: 'attempts' })
-    expect(decide(undefined, state({ attempts: 4 }), policy).next).toEqual({ kind: 'fail', code: 'EXHAUSTED', because: 'attempts' })
+  it('stops at maxAttempts when no untried peer is left: waits for attempts in flight, then fails EXHAUSTED', () => {
+    const allTried = { tried: new Set(['a', 'b']) }
+    expect(decide(answer(503), state({ ...allTried, attempts: 4, running: 1 }), policy).next).toEqual({ kind: 'wait', for: 'attempts' })
+    expect(decide(answer(503), state({ ...allTried, attempts: 4, running: 0 }), policy).next).toEqual({ kind: 'fail', code: 'EXHAUSTED', because: 'attempts' })
+    expect(decide(undefined, state({ ...allTried, attempts: 4 }), policy).next).toEqual({ kind: 'fail', code: 'EXHAUSTED', because: 'attempts' })
+  })
+
+  it('past maxAttempts, a connected peer not tried in this push is still tried (a peer\'s own failure never ends the push while one is left)', () => {
+    // Issue 11, point 0: four faulty peers used the four attempts; the fifth, good one was never asked.
+    const fifth = { attempts: 4, tried: new Set(['a', 'b', 'c', 'd']), candidates: ['a', 'b', 'c', 'd', 'e'].map(now) }
+    for (const outcome of [answer(503), answer(429), answer(200, { relayPeerCount: 0 }), { kind: 'error', peer: 'a', error: 'TIMEOUT' } as AttemptOutcome, { kind: 'error', peer: 'a', error: 'MALFORMED_RESPONSE' } as AttemptOutcome]) {
+      expect(decide(outcome, state(fifth), policy).next).toEqual({ kind: 'attempt', on: 'fresh' })
+    }
+    // But not a peer already tried, and not after a rejection of the message itself.
+    expect(decide(answer(503), state({ ...fifth, tried: new Set(['a', 'b', 'c', 'd', 'e']) }), policy).next).toEqual({ kind: 'fail', code: 'EXHAUSTED', because: 'attempts' })
+    expect(decide(answer(400), state(fifth), policy).next).toEqual({ kind: 'fail', code: 'REJECTED' })
+    // An untried peer that is cooling (429 from an earlier push) is not fresh: the limit holds.
+    expect(decide(answer(503), state({ ...fifth, candidates: [...fifth.candidates.slice(0, 4), { peer: 'e', usableInMs: 500 }] }), policy).next)
+      .toEqual({ kind: 'fail', code: 'EXHAUSTED', because: 'attempts' })
   })
 
   it('keeps `redundancy` attempts in flight on fresh peers, and waits for those in flight before going back to a peer', () => {

@@ -40,7 +40,7 @@ describe('Selector', () => {
     const ranked = selector.rank(TOPIC, ['a', 'b'])
     expect(peers(ranked).sort()).toEqual(['a', 'b'])
     for (const s of ranked) {
-      expect(s).toMatchObject({ expectedRelayPeers: 6, successRate: 0.5, score: 3, coolingForMs: 0, successes: 0, failures: 0 })
+      expect(s).toMatchObject({ expectedRelayPeers: 6, rankedRelayPeers: 4, successRate: 0.5, score: 2, coolingForMs: 0, successes: 0, failures: 0 })
       expect(s.latencyMs).toBeUndefined()
     }
     expect(setup({ optimisticRelayPeers: 2 }).selector.rank(TOPIC, ['x'])[0].expectedRelayPeers).toBe(2)
@@ -202,7 +202,7 @@ describe('Selector', () => {
   it('does not blame the peer for a rejected message', () => {
     const { selector, record } = setup()
     record('a', 'rejected')
-    expect(selector.rank(TOPIC, ['a'])[0]).toMatchObject({ successes: 0, failures: 0, score: 3, lastVerdict: 'rejected' })
+    expect(selector.rank(TOPIC, ['a'])[0]).toMatchObject({ successes: 0, failures: 0, score: 2, lastVerdict: 'rejected' })
   })
 
   it('view() includes cooling peers, last, with their remaining cool-down', () => {
@@ -224,5 +224,28 @@ describe('Selector', () => {
     selector.forget('a')
     expect(peers(selector.rank(TOPIC, ['a']))).toEqual(['a'])
     expect(selector.rank(TOPIC, ['a'])[0].expectedRelayPeers).toBe(6)
+  })
+})
+
+describe('Selector: claims earn rank only up to enough (issue 11, point 1)', () => {
+  const credit = (selector: Selector, peer: string, relayPeerCount: number, ms = 5): void => {
+    selector.record(peer, { verdict: 'delivered', effect: { kind: 'credit' }, relayPeerCount, ms, pubsubTopic: TOPIC })
+  }
+
+  it('a peer claiming 50 relay peers ranks as one claiming 4 (enoughRelayPeers), and the view says what was credited', () => {
+    const selector = new Selector()
+    credit(selector, 'liar', 50)
+    credit(selector, 'honest', 4)
+    const [a, b] = selector.rank(TOPIC, ['liar', 'honest'])
+    expect(a.score).toBeCloseTo(b.score, 2)
+    const liar = selector.view(['liar'])[0]
+    expect(liar).toMatchObject({ expectedRelayPeers: 50, rankedRelayPeers: 4 })
+  })
+
+  it('without the cap the claim would win outright: with enoughRelayPeers 100, the liar ranks first', () => {
+    const selector = new Selector({ enoughRelayPeers: 100 })
+    credit(selector, 'liar', 50)
+    credit(selector, 'honest', 4)
+    expect(selector.rank(TOPIC, ['liar', 'honest'])[0].peer).toBe('liar')
   })
 })
