@@ -23,15 +23,32 @@ export const MAX_ADDRS_PER_PEER = 8
 const MAX_STORED_CHARS = 1_000_000
 /** Longest address string kept; real ones are under 200 characters. */
 const MAX_ADDR_CHARS = 1024
-/** A `lastSeen` this far in the future is taken as bad data, not as a clock skew. */
-const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+/**
+ * A `lastSeen` later than now is a clock that stepped back (kept, as seen now) when within this, bad data (the
+ * entry goes) beyond: an entry must not stay fresh, or rank as the most recently seen, on the strength of a date
+ * to come.
+ */
+const MAX_CLOCK_SKEW_MS = 60 * 1000
+/**
+ * The largest figures believed: more relay peers than a service node has connections, an answer time past any
+ * push deadline, more answers than years of pushing. Beyond them the data is not what this client wrote.
+ */
+const MAX_RELAY_PEERS = 10_000
+const MAX_LATENCY_MS = 10 * 60 * 1000
+const MAX_COUNT = 1_000_000_000
+/** What an address may start with: where it is (an IP, or a DNS name libp2p resolves). */
+const HOSTS = new Set(['ip4', 'ip6', 'dns', 'dns4', 'dns6'])
 const FORMAT_VERSION = 1
 
 /** One remembered light push peer, as stored. */
 export interface CachedPeer {
   /** The peer id, as a string (`12D3Koo...`, `16Uiu2...`). */
   peerId: string
-  /** Dialable multiaddrs, each ending in `/p2p/<peerId>`, the address that worked first. */
+  /**
+   * Multiaddrs this client can dial, each ending in `/p2p/<peerId>`, the address that worked first: `/ip4`,
+   * `/ip6`, `/dns`, `/dns4` or `/dns6` (a valid DNS name) with `/tcp/<port>` and `/ws`, `/wss` or `/tls/ws`, or
+   * `/dnsaddr/<name>`. Others (plain TCP, `/unix`, circuit relay, WebRTC) are left out.
+   */
   multiaddrs: string[]
   /** Epoch ms when the peer last identified as a light push server or answered a push. */
   lastSeen: number
@@ -382,11 +399,11 @@ function isRecord (value: unknown): value is Record<string, unknown> {
 }
 
 function isCount (value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= MAX_COUNT
 }
 
-function isFigure (value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+function isFigure (value: unknown, max: number): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= max
 }
 
 /** One stored entry, or undefined if any field is malformed (the whole entry goes: half-trusted data is worse than none). */
@@ -396,19 +413,22 @@ function checkEntry (raw: unknown, now: number, maxAgeMs: number): CachedPeer | 
   if (typeof peerId !== 'string' || !Array.isArray(multiaddrs)) return undefined
   if (typeof lastSeen !== 'number' || !Number.isFinite(lastSeen) || lastSeen > now + MAX_CLOCK_SKEW_MS) return undefined
   if (now - lastSeen > maxAgeMs) return undefined
-  if ((relayPeerCount !== undefined && !isFigure(relayPeerCount)) || (latencyMs !== undefined && !isFigure(latencyMs)) ||
+  if ((relayPeerCount !== undefined && !isFigure(relayPeerCount, MAX_RELAY_PEERS)) || (latencyMs !== undefined && !isFigure(latencyMs, MAX_LATENCY_MS)) ||
     (successes !== undefined && !isCount(successes)) || (failures !== undefined && !isCount(failures))) return undefined
   try {
     if (peerIdFromString(peerId).toString() !== peerId) return undefined
   } catch {
     return undefined
   }
-  if (multiaddrs.length === 0 || !multiaddrs.every((a) => typeof a === 'string' && dialableAddrs(peerId, [a]).length === 1)) return undefined
+  // A stored address that is not a multiaddr of this peer means the entry is not what this client wrote; one
+  // that is but cannot be dialed (a cache written by an older version, a `/unix` socket) is only left out.
+  if (!multiaddrs.every((a) => typeof a === 'string' && ownAddr(peerId, a) != null)) return undefined
   const addrs = dialableAddrs(peerId, multiaddrs)
+  if (addrs.length === 0) return undefined
   return {
     peerId,
     multiaddrs: addrs.slice(0, MAX_ADDRS_PER_PEER),
-    lastSeen,
+    lastSeen: Math.min(lastSeen, now),
     ...(relayPeerCount !== undefined ? { relayPeerCount } : {}),
     ...(latencyMs !== undefined ? { latencyMs } : {}),
     ...(successes !== undefined ? { successes } : {}),
@@ -417,29 +437,64 @@ function checkEntry (raw: unknown, now: number, maxAgeMs: number): CachedPeer | 
 }
 
 /**
- * Parses addresses and makes each end in `/p2p/<peerId>`, so an entry can serve as a bootstrap address too.
- * Unparsable addresses and ones naming another peer are left out.
+ * Parses an address and makes it end in `/p2p/<peerId>`; undefined when it is not a multiaddr (or too long to be
+ * a real one) or names another peer.
+ */
+function ownAddr (peerId: string, addr: Multiaddr | string): Multiaddr | undefined {
+  if (typeof addr === 'string' && addr.length > MAX_ADDR_CHARS) return undefined
+  try {
+    const ma = typeof addr === 'string' ? multiaddr(addr) : addr
+    const last = ma.getComponents().at(-1)
+    return last?.name === 'p2p' ? (last.value === peerId ? ma : undefined) : ma.encapsulate(`/p2p/${peerId}`)
+  } catch {
+    return undefined // not a multiaddr
+  }
+}
+
+/** True for a hostname a WebSocket can be opened to: dot-separated labels of letters, digits and inner hyphens. */
+function isDnsName (name: string | undefined): boolean {
+  if (name == null) return false
+  const host = name.endsWith('.') ? name.slice(0, -1) : name
+  return host.length > 0 && host.length <= 253 && host.split('.').every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(label))
+}
+
+/**
+ * True for an address this client can dial (it speaks WebSockets): a host (an IP that is not unspecified, or a
+ * DNS name), a TCP port, then `/ws`, `/wss`, `/tls/ws` or `/tls/sni/<name>/ws`, then `/p2p/<id>`; or
+ * `/dnsaddr/<name>/p2p/<id>`, which libp2p resolves to such addresses.
+ */
+function isDialable (ma: Multiaddr): boolean {
+  const parts = ma.getComponents().map((c) => ({ name: c.name, value: c.value }))
+  const p2p = parts.pop()
+  if (p2p?.name !== 'p2p') return false
+  const [host, port, ...ws] = parts
+  if (host?.name === 'dnsaddr') return parts.length === 1 && isDnsName(host.value)
+  if (host == null || !HOSTS.has(host.name)) return false
+  if (host.name === 'ip4' ? host.value === '0.0.0.0' : host.name === 'ip6' ? host.value === '::' : !isDnsName(host.value)) return false
+  const portNumber = Number(port?.value)
+  if (port?.name !== 'tcp' || !Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) return false
+  const names = ws.map((c) => c.name).join('/')
+  if (names === 'ws' || names === 'wss' || names === 'tls/ws') return true
+  return names === 'tls/sni/ws' && isDnsName(ws[1].value)
+}
+
+/**
+ * The addresses worth keeping, each ending in `/p2p/<peerId>` (so an entry can serve as a bootstrap address too):
+ * ones that do not parse, name another peer or cannot be dialed are left out.
  */
 function dialableAddrs (peerId: string, addrs: ReadonlyArray<Multiaddr | string>): string[] {
   const out: string[] = []
   for (const addr of addrs) {
-    if (typeof addr === 'string' && addr.length > MAX_ADDR_CHARS) continue
-    try {
-      const ma = typeof addr === 'string' ? multiaddr(addr) : addr
-      const last = ma.getComponents().at(-1)
-      const full = last?.name === 'p2p' ? (last.value === peerId ? ma : undefined) : ma.encapsulate(`/p2p/${peerId}`)
-      if (full != null) out.push(full.toString())
-    } catch {
-      // not a multiaddr
-    }
+    const full = ownAddr(peerId, addr)
+    if (full != null && isDialable(full)) out.push(full.toString())
   }
   return [...new Set(out)]
 }
 
-/** Applies the valid figures; a NaN or negative figure from a caller is ignored rather than stored. */
+/** Applies the valid figures; a NaN, negative or implausibly large figure from a caller is ignored rather than stored. */
 function applyFigures (peer: CachedPeer, figures: PeerFigures): void {
-  if (isFigure(figures.relayPeerCount)) peer.relayPeerCount = figures.relayPeerCount
-  if (isFigure(figures.latencyMs)) peer.latencyMs = figures.latencyMs
+  if (isFigure(figures.relayPeerCount, MAX_RELAY_PEERS)) peer.relayPeerCount = figures.relayPeerCount
+  if (isFigure(figures.latencyMs, MAX_LATENCY_MS)) peer.latencyMs = figures.latencyMs
   if (isCount(figures.successes)) peer.successes = figures.successes
   if (isCount(figures.failures)) peer.failures = figures.failures
 }

@@ -9,6 +9,12 @@ export interface PeerCacheStorage {
   save(data: string): Promise<void> | void
 }
 
+/**
+ * The most a storage should hand back: 50 full entries take well under 100 kB, so anything larger is not a cache
+ * this SDK wrote. `fileCache` refuses a larger file before reading it; the cache does not parse a longer text.
+ */
+export const MAX_STORED_BYTES = 1024 * 1024
+
 /** The default key `localStorageCache()` writes under. */
 export const DEFAULT_STORAGE_KEY = 'waku-lightpush:peers'
 

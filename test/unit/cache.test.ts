@@ -1,3 +1,6 @@
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TypedEventEmitter } from 'main-event'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -8,7 +11,8 @@ import {
   DEFAULT_MAX_AGE_MS, DEFAULT_MAX_ENTRIES, parseCachedPeers, peerCache, rankCachedPeers, recordScore,
   type CachedPeer, type PeerCache, type PeerCacheComponents, type PeerCacheInit
 } from '../../src/discovery/cache.js'
-import { DEFAULT_STORAGE_KEY, localStorageCache, memoryStorage, type PeerCacheStorage } from '../../src/discovery/storage.js'
+import { DEFAULT_STORAGE_KEY, MAX_STORED_BYTES, localStorageCache, memoryStorage, type PeerCacheStorage } from '../../src/discovery/storage.js'
+import { fileCache } from '../../src/node/file-storage.js'
 import { LIGHTPUSH_PROTOCOL } from '../../src/protocol/constants.js'
 import type { PeerScore } from '../../src/peers/stats.js'
 import { peerDiscoverySymbol, serviceCapabilities } from '@libp2p/interface'
@@ -75,10 +79,10 @@ describe('peer cache: learning', () => {
     const storage = memoryStorage()
     const { cache, components } = await start({ storage })
     const peer = await newPeerId()
-    identify(components.events, peer, ['/ipfs/id/1.0.0', LIGHTPUSH_PROTOCOL], addr(4001), [addr(4002), addr(4001), '/ip4/10.0.0.1/tcp/4003'])
+    identify(components.events, peer, ['/ipfs/id/1.0.0', LIGHTPUSH_PROTOCOL], addr(4001), [addr(4002), addr(4001), '/ip4/10.0.0.1/tcp/4003/wss'])
     expect(cache.entries()).toEqual([{
       peerId: peer.toString(),
-      multiaddrs: [`${addr(4001)}/p2p/${peer}`, `${addr(4002)}/p2p/${peer}`, `/ip4/10.0.0.1/tcp/4003/p2p/${peer}`],
+      multiaddrs: [`${addr(4001)}/p2p/${peer}`, `${addr(4002)}/p2p/${peer}`, `/ip4/10.0.0.1/tcp/4003/wss/p2p/${peer}`],
       lastSeen: expect.any(Number)
     }])
     await cache.stop()
@@ -292,6 +296,85 @@ describe('peer cache: bad data and failing storage', () => {
     expect(cache.entries()).toEqual([{ ...base, successes: 3 }])
   })
 
+  it('keeps only addresses this client can dial: IP or DNS name, TCP port, WebSockets, /p2p', async () => {
+    const peer = await newPeerId()
+    const id = peer.toString()
+    const kept = [
+      `/ip4/1.2.3.4/tcp/8000/ws/p2p/${id}`,
+      `/ip6/2001:db8::1/tcp/443/wss/p2p/${id}`,
+      `/dns4/node-01.do-ams3.waku.sandbox.status.im/tcp/8000/wss/p2p/${id}`,
+      `/dns6/example.com/tcp/443/tls/ws/p2p/${id}`,
+      `/dns/example.com/tcp/443/tls/sni/example.com/ws/p2p/${id}`,
+      `/dnsaddr/boot.example.org/p2p/${id}`
+    ]
+    const dropped = [
+      `/unix/${encodeURIComponent('/tmp/waku.sock')}/p2p/${id}`,
+      `/dns4/<anything>/tcp/443/wss/p2p/${id}`,
+      `/dns4/a..b/tcp/443/wss/p2p/${id}`,
+      `/dns4/-bad-.example/tcp/443/wss/p2p/${id}`,
+      `/dns4/${'a'.repeat(64)}.example/tcp/443/wss/p2p/${id}`,
+      `/ip4/1.2.3.4/tcp/60000/p2p/${id}`,
+      `/ip4/1.2.3.4/udp/9000/quic-v1/p2p/${id}`,
+      `/ip4/0.0.0.0/tcp/8000/ws/p2p/${id}`,
+      `/ip4/1.2.3.4/tcp/0/ws/p2p/${id}`,
+      `/ip4/1.2.3.4/tcp/8000/ws/p2p-circuit/p2p/${id}`,
+      `/dnsaddr/boot.example.org/tcp/443/wss/p2p/${id}`
+    ]
+    // Stored: the entry keeps its dialable addresses, in order, and loses the others.
+    const { cache, components } = await start({ storage: memoryStorage(text([{ peerId: id, multiaddrs: [...dropped, ...kept], lastSeen: Date.now() }])) })
+    expect(cache.entries()[0].multiaddrs).toEqual(kept.slice(0, 8))
+    // Learned from identify: the same rule.
+    const other = await newPeerId()
+    identify(components.events, other, [LIGHTPUSH_PROTOCOL], `/unix/${encodeURIComponent('/tmp/x.sock')}`, ['/dns4/<anything>/tcp/443/wss', '/ip4/1.2.3.4/tcp/60000', '/ip4/1.2.3.4/tcp/8000/ws'])
+    expect(cache.entries().find((e) => e.peerId === other.toString())?.multiaddrs).toEqual([`/ip4/1.2.3.4/tcp/8000/ws/p2p/${other}`])
+  })
+
+  it('drops a stored entry left with no dialable address, and one with an address that names another peer', async () => {
+    const [peer, other] = [await newPeerId(), await newPeerId()]
+    const id = peer.toString()
+    const { offered } = await start({
+      storage: memoryStorage(text([
+        { peerId: id, multiaddrs: [`/unix/${encodeURIComponent('/run/waku.sock')}/p2p/${id}`, `/ip4/10.0.0.1/tcp/60000/p2p/${id}`], lastSeen: Date.now() },
+        { peerId: other.toString(), multiaddrs: [`${addr(4001)}/p2p/${other}`, `${addr(4002)}/p2p/${peer}`], lastSeen: Date.now() }
+      ]))
+    })
+    expect(offered).toEqual([])
+  })
+
+  it('takes no date from the future: beyond a minute the entry goes, within it the entry counts as seen now', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const [far, near, soon] = [await newPeerId(), await newPeerId(), await newPeerId()]
+    const now = Date.now()
+    const storage = memoryStorage(text([
+      entry(far, 4001, { lastSeen: now + 4 * 60 * 1000 }),
+      entry(near, 4002, { lastSeen: now + 30 * 1000 }),
+      entry(soon, 4003, { lastSeen: now + 24 * HOUR })
+    ]))
+    const { cache } = await start({ storage })
+    expect(cache.entries()).toEqual([entry(near, 4002, { lastSeen: now })])
+    // So it ages out a day after now, not a day after the date it claimed.
+    vi.advanceTimersByTime(DEFAULT_MAX_AGE_MS + 1)
+    expect(cache.entries()).toEqual([])
+  })
+
+  it('drops entries with implausible figures (1e308 relay peers, latency past any deadline, counts past 1e9)', async () => {
+    const peer = await newPeerId()
+    const base = entry(peer, 4001)
+    const storage = memoryStorage(text([
+      { ...base, relayPeerCount: 1e308 },
+      { ...base, relayPeerCount: 10_001 },
+      { ...base, latencyMs: 1e12 },
+      { ...base, successes: Number.MAX_SAFE_INTEGER },
+      { ...base, failures: 1e10 },
+      { ...base, relayPeerCount: 8, latencyMs: 120, successes: 1000, failures: 3 }
+    ]))
+    const { cache } = await start({ storage })
+    expect(cache.entries()).toEqual([{ ...base, relayPeerCount: 8, latencyMs: 120, successes: 1000, failures: 3 }])
+    // Figures a caller reports are held to the same bounds.
+    cache.update(peer, { relayPeerCount: 1e308, latencyMs: 1e12, successes: 2e9 })
+    expect(cache.entries()[0]).toMatchObject({ relayPeerCount: 8, latencyMs: 120, successes: 1000 })
+  })
+
   it('keeps running when load throws, rejects, or save fails; stop never rejects', async () => {
     const peer = await newPeerId()
     const throwing: PeerCacheStorage = { load: () => { throw new Error('denied') }, save: () => { throw new Error('quota') } }
@@ -453,5 +536,45 @@ describe('localStorageCache', () => {
     await first.cache.stop()
     const second = await start({})
     expect(second.offered.map((p) => p.id.toString())).toEqual([peer.toString()])
+  })
+})
+
+describe('fileCache: bounded reads', () => {
+  const dirs: string[] = []
+  afterEach(async () => { for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true }) })
+  const tempDir = async (): Promise<string> => { const dir = await mkdtemp(join(tmpdir(), 'waku-cache-')); dirs.push(dir); return dir }
+
+  it('refuses a file over 1 MiB without reading it, and the cache starts empty (a 600 MB file: sparse, so no disk)', async () => {
+    const path = join(await tempDir(), 'peers.json')
+    const handle = await open(path, 'w')
+    await handle.truncate(600 * 1024 * 1024)
+    await handle.close()
+    const started = performance.now()
+    await expect(fileCache(path).load()).rejects.toThrow(/629145600 bytes, over the 1048576/)
+    // Reading 600 MB took 745 ms here; a stat takes well under 50.
+    expect(performance.now() - started).toBeLessThan(200)
+    const { cache, offered } = await start({ storage: fileCache(path) })
+    expect(offered).toEqual([])
+    expect(cache.entries()).toEqual([])
+  })
+
+  it('reads a file of exactly 1 MiB, refuses one byte more, and refuses what is not a regular file', async () => {
+    expect(MAX_STORED_BYTES).toBe(1024 * 1024)
+    const dir = await tempDir()
+    const path = join(dir, 'peers.json')
+    await writeFile(path, ' '.repeat(MAX_STORED_BYTES))
+    expect((await fileCache(path).load())?.length).toBe(MAX_STORED_BYTES)
+    await writeFile(path, ' '.repeat(MAX_STORED_BYTES + 1))
+    await expect(fileCache(path).load()).rejects.toThrow(/over the 1048576/)
+    await expect(fileCache(dir).load()).rejects.toThrow(/not a regular file/)
+    expect(await fileCache(join(dir, 'missing.json')).load()).toBeNull()
+  })
+
+  it('loads what it saved', async () => {
+    const path = join(await tempDir(), 'sub', 'peers.json')
+    const peer = await newPeerId()
+    await fileCache(path).save(text([entry(peer, 4001)]))
+    const { offered } = await start({ storage: fileCache(path) })
+    expect(offered.map((p) => p.id.toString())).toEqual([peer.toString()])
   })
 })
