@@ -65,7 +65,7 @@ describe('README', () => {
       for (const e of readdirSync(dir, { withFileTypes: true })) {
         const p = join(dir, e.name)
         if (e.isDirectory()) walk(p)
-        else if (e.name.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/forComponent\(\s*'([^']+)'/g)) used.add(m[1])
+        else if (e.name.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/(?:forComponent\(\s*|componentLogger\([^,()]*,\s*)'([^']+)'/g)) used.add(m[1])
       }
     }
     walk(join(ROOT, 'src'))
