@@ -57,8 +57,11 @@ export interface RlnProver {
    * 'wait'`, and before `deadline`, Unix ms). Call it before fixing a message's timestamp.
    */
   waitForCapacity(options?: { signal?: AbortSignal, deadline?: number }): Promise<void>
-  /** Fetches the membership's Merkle path again (after a stale-root refusal: 504, or 420 naming RLN). */
-  refresh(signal?: AbortSignal): Promise<void>
+  /**
+   * Fetches the membership's Merkle path again (after a stale-root refusal: 504, or 420 naming RLN). Resolves
+   * true when the root changed (a new proof will differ), false when it is the same.
+   */
+  refresh(signal?: AbortSignal): Promise<boolean>
   /** The epoch now, its ids left, and when the next begins (Unix ms). */
   remaining(): Promise<{ epoch: number, remaining: number, nextEpochAt: number }>
 }
@@ -193,10 +196,12 @@ export function createRlnProver (init: RlnProverInit): RlnProver {
 
     async refresh (signal) {
       checkSignal(signal)
+      const before = await path?.catch(() => undefined)
       const next = fetchPath(signal)
       path = next
       next.catch(() => { if (path === next) path = undefined })
-      await next
+      const after = await next
+      return before === undefined || !equalBytes(before.root, after.root)
     },
 
     async remaining () {

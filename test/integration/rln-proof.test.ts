@@ -215,8 +215,9 @@ describe('a proof of one message', () => {
 
   it('refresh: after the tree changed, the same message is proved again under the new root with the same id (same share)', async () => {
     const before = decodeRateLimitProof(proofBytes)
+    expect(await prover.refresh()).toBe(false)
     members.add({ idCommitment: createIdentity(engine, 'newcomer').idCommitment, userMessageLimit: 10 })
-    await prover.refresh()
+    expect(await prover.refresh()).toBe(true)
     const t0 = performance.now()
     const againBytes = await prover.attach(msg('hello RLN'), TOPIC)
     made.refreshed = { ...msg('hello RLN'), rateLimitProof: againBytes }
