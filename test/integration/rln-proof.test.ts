@@ -15,6 +15,10 @@ import { fileMessageIds } from '../../src/rln/file-storage.js'
 import { bytesToFr, frToBytes } from '../../src/rln/field.js'
 import { isLightPushError } from '../../src/errors.js'
 import { rlnValidator, RLN_VALIDATION_FAILED } from '../../src/node/rln-validator.js'
+import { createDevnet } from '../../src/node/devnet.js'
+import { createLightPushClient } from '../../src/client.js'
+import { decodeMessage } from '../../src/message/create.js'
+import { messageHash } from '../../src/message/hash.js'
 import type { WakuMessage } from '../../src/message/types.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/rln/', import.meta.url))
@@ -300,6 +304,31 @@ describe('the service node\'s RLN validator (src/node/rln-validator.ts)', () => 
     const later = { ...made.first, timestamp: BigInt(now) * 1_000_000n }
     expect(v.validate(later)).toMatchObject({ ok: false, refusal: 'epoch-mismatch' })
     expect(v.logSize).toBe(1)
+  })
+})
+
+describe('through a devnet: the proof the client attached reaches the relay peers intact', () => {
+  it('a push with rateLimitProof set arrives with the same bytes in field 21, the same hash, and passes the validator', async () => {
+    const net = await createDevnet({ relays: 2, services: [{}] })
+    const client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true })
+    try {
+      await client.waitForServicePeers({ count: 1, signal: AbortSignal.timeout(10_000) })
+      const received = new Promise<Uint8Array>((resolve) => {
+        net.relays[1]!.libp2p.services.relay.addEventListener('message', (evt) => { if (evt.detail.topic === TOPIC) resolve(evt.detail.data) })
+      })
+      const m = made.second
+      // Today's wiring by hand: the timestamp fixed, then the proof, both given to push (see the issue #12 report).
+      const result = await client.push({ contentTopic: m.contentTopic, payload: m.payload, timestamp: m.timestamp!, rateLimitProof: m.rateLimitProof! }, { pubsubTopic: TOPIC })
+      expect(result.relayPeerCount).toBeGreaterThanOrEqual(1)
+      const relayed = decodeMessage(await received)
+      expect(new Uint8Array(relayed.rateLimitProof!)).toEqual(m.rateLimitProof)
+      expect(result.messageHash).toBe(messageHash(TOPIC, m))
+      const v = rlnValidator({ engine, roots: () => members.roots(), epochSizeSeconds: 600, now: () => NOW })
+      expect(v.validate({ ...relayed, payload: new Uint8Array(relayed.payload), rateLimitProof: new Uint8Array(relayed.rateLimitProof!) })).toMatchObject({ ok: true })
+    } finally {
+      await client.stop()
+      await net.stop()
+    }
   })
 })
 
