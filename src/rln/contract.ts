@@ -29,7 +29,13 @@ export function selector (signature: string): string {
   return bytesToHex(keccak_256(new TextEncoder().encode(signature)).subarray(0, 4))
 }
 
-export function contractMembership (init: ContractMembershipInit): MembershipSource {
+/** A membership source whose answers always come later (over the network). */
+export interface ContractMembership extends MembershipSource {
+  merkleProof(index: number, options?: { signal?: AbortSignal }): Promise<MerkleProof>
+  roots(options?: { signal?: AbortSignal }): Promise<Uint8Array[]>
+}
+
+export function contractMembership (init: ContractMembershipInit): ContractMembership {
   const urls = [...(init.rpcUrls ?? [])]
   if (urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^https?:\/\//.test(u))) {
     throw new LightPushError('INVALID_OPTIONS', 'contractMembership needs rpcUrls: one or more http(s) JSON-RPC endpoints.')

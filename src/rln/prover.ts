@@ -147,7 +147,7 @@ export function createRlnProver (init: RlnProverInit): RlnProver {
       checkSignal(signal)
       let values
       try {
-        values = engine.prove({
+        values = await engine.prove({
           identitySecret: identity.idSecretHash,
           userMessageLimit: BigInt(limit),
           messageId: BigInt(messageId),

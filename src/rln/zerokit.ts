@@ -79,8 +79,11 @@ export interface ZerokitEngine {
   hashToField(data: Uint8Array): Uint8Array
   /** 128 bytes: trapdoor | nullifier | secret hash | commitment (extended membership key), random or from a seed. */
   extendedMembershipKey(seed?: Uint8Array): Uint8Array
-  /** Computes the witness and the Groth16 proof (about a second of this thread). */
-  prove(witness: RlnWitness): RlnProofValues
+  /**
+   * Computes the witness and the Groth16 proof: 3 s of this thread on a 2-core machine, during which nothing
+   * else runs. An engine that proves in a worker may return a promise; callers await it either way.
+   */
+  prove(witness: RlnWitness): RlnProofValues | Promise<RlnProofValues>
   /** Groth16 check, x = hash(signal), and the root is one of `roots` (none given: root not checked). */
   verify(values: RlnProofValues, signal: Uint8Array, roots: readonly Uint8Array[]): boolean
 }

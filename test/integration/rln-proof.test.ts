@@ -236,13 +236,13 @@ describe('a proof of one message', () => {
     expect(verify(message)).toMatchObject({ ok: true })
   })
 
-  it('why one id per message: a second message under the same id and epoch gives away the identity secret', () => {
+  it('why one id per message: a second message under the same id and epoch gives away the identity secret', async () => {
     // What a prover without the message-id state would make: another message, id 0 again, same epoch.
     const first = decodeRateLimitProof(proofBytes)
     const path = members.merkleProof(2)
     const other = msg('a different message')
     const t0 = performance.now()
-    const v = engine.prove({
+    const v = await engine.prove({
       identitySecret: credential.identity.idSecretHash, userMessageLimit: 2n, messageId: 0n, pathElements: path.pathElements,
       pathIndices: path.pathIndices, x: engine.hashToField(rlnSignal(other)), externalNullifier: externalNullifier(engine, first.epoch, WAKU_RLN_IDENTIFIER)
     })
