@@ -12,7 +12,7 @@ async function child (kind, args) {
     if (kind === 'ours') {
       const { createLightPushClient } = await import('../dist/index.node.js')
       t.imported = performance.now()
-      const client = await createLightPushClient({ bootstrap: args.bootstrap, allowInsecureLocal: true, peerExchange: false, peerCache: false })
+      const client = await createLightPushClient({ discovery: { bootstrap: args.bootstrap, peerExchange: false, peerCache: false }, allowInsecureLocal: true })
       t.created = performance.now()
       // When the connection, identify and Waku metadata came (what the first push waits for before it is sent).
       const once = (target, type, key) => target?.addEventListener(type, () => { t[key] ??= performance.now() }, { once: true })

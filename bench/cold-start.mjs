@@ -114,7 +114,7 @@ const BARE_BROWSER_ENTRY = [
 const PAGE_RUN = {
   ours: {
     script: '/cdn/waku-lightpush.min.js',
-    body: `const client = await mod.createLightPushClient({ bootstrap: [b[0]], allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    body: `const client = await mod.createLightPushClient({ discovery: { bootstrap: [b[0]], peerExchange: false, peerCache: false }, allowInsecureLocal: true })
       t.created = performance.now()
       stop = () => client.stop()
       const once = (target, type, key) => target?.addEventListener(type, () => { t[key] ??= performance.now() }, { once: true })

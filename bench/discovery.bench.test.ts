@@ -23,7 +23,7 @@ afterAll(async () => { await doh?.close(); await net?.stop() })
 
 async function firstPush (options: LightPushClientOptions): Promise<number> {
   const started = performance.now()
-  const client = await createLightPushClient({ allowInsecureLocal: true, peerCache: false, ...options })
+  const client = await createLightPushClient({ allowInsecureLocal: true, ...options, discovery: { peerCache: false, ...options.discovery } })
   try {
     await client.push({ contentTopic: '/bench/1/discovery/proto', payload: new Uint8Array([1]) })
     return performance.now() - started
@@ -35,13 +35,13 @@ async function firstPush (options: LightPushClientOptions): Promise<number> {
 it('time to first delivered push by discovery source', async () => {
   const storage = memoryStorage()
   // Warm the cache once, as a previous session would.
-  await firstPush({ bootstrap: [net.bootstrap[1]], peerCache: { storage, saveDelayMs: 0 }, peerExchange: false })
+  await firstPush({ discovery: { bootstrap: [net.bootstrap[1]], peerCache: { storage, saveDelayMs: 0 }, peerExchange: false } })
   const sources: Record<string, () => Promise<number>> = {
-    'bootstrap (a good peer)': async () => await firstPush({ bootstrap: [net.bootstrap[1]], peerExchange: false }),
+    'bootstrap (a good peer)': async () => await firstPush({ discovery: { bootstrap: [net.bootstrap[1]], peerExchange: false } }),
     // An explicit empty bootstrap list, so the tree is the only source.
-    'ENR tree over local DoH': async () => await firstPush({ bootstrap: [], enrTrees: [tree.url], dohResolvers: [doh.url], peerExchange: false }),
-    'peer exchange (via a 503 peer)': async () => await firstPush({ bootstrap: [net.bootstrap[0]] }),
-    'warm peer cache, no bootstrap': async () => await firstPush({ bootstrap: [], peerCache: { storage }, peerExchange: false })
+    'ENR tree over local DoH': async () => await firstPush({ discovery: { bootstrap: [], enrTrees: [tree.url], dohResolvers: [doh.url], peerExchange: false } }),
+    'peer exchange (via a 503 peer)': async () => await firstPush({ discovery: { bootstrap: [net.bootstrap[0]] } }),
+    'warm peer cache, no bootstrap': async () => await firstPush({ discovery: { bootstrap: [], peerCache: { storage }, peerExchange: false } })
   }
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(sources).map((k) => [k, []]))
   for (let i = 0; i < RUNS; i++) {

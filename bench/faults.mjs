@@ -14,7 +14,7 @@ export const CONTENT_TOPIC = '/bench/1/faults/proto'
 
 /** A client connected to every service node of `net`. */
 export async function faultClient (net) {
-  const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, targetServicePeers: net.bootstrap.length })
+  const client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, upkeep: { targetServicePeers: net.bootstrap.length }, allowInsecureLocal: true })
   try {
     await client.waitForServicePeers({ count: net.bootstrap.length, signal: AbortSignal.timeout(20_000) })
   } catch (err) {

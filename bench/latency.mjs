@@ -14,7 +14,7 @@ export const PAYLOAD = new TextEncoder().encode('x'.repeat(100))
 
 /** A client connected to the devnet's service node, ready to push. */
 export async function warmClient (net) {
-  const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerExchange: false, peerCache: false })
+  const client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap, peerExchange: false, peerCache: false }, allowInsecureLocal: true })
   try {
     await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
   } catch (err) {

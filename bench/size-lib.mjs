@@ -40,7 +40,9 @@ export const BUDGETS = {
   // Issue 4 asks for 8 KB; not met with the chosen protobuf runtime: protobufjs/minimal, which the generated
   // code needs, is 11.5 KB min+gz on its own in a browser bundle (sha256 adds 2.6 KB). 16.4 KB measured.
   'codec only': 17 * 1024,
-  'client without WebRTC': 152 * 1024,
+  // 154.2 KB after issues 10 and 11 (the sender's decision table, logging at every decision, input checks, the
+  // NO_PEERS notes of each discovery source): +5 KB over 149.1.
+  'client without WebRTC': 158 * 1024,
   'full client with WebRTC': 200 * 1024
 }
 

@@ -18,25 +18,50 @@ import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 
-// `discoveryNotes` is left out: the client fills it in with what its own discovery modules did.
-export interface LightPushClientOptions extends Omit<LightPushInit, 'discoveryNotes'> {
-  /** The network joined: sharding, bootstrap peers, ENR trees, DoH resolvers. Default: The Waku Network. */
-  network?: NetworkPreset
-  /** Multiaddrs (with /p2p/<peer id>) to start from; replaces the preset's bootstrap list and ENR trees. */
+/** Where the client finds its peers. Every source runs at once; the first light push peer to appear is used. */
+export interface DiscoveryOptions {
+  /**
+   * Multiaddrs (with /p2p/<peer id>) to start from; replaces the preset's bootstrap list and ENR trees.
+   * @default the network preset's
+   */
   bootstrap?: string[]
-  /** EIP-1459 trees (`enrtree://...`) resolved over DNS-over-HTTPS. Default: the preset's, unless `bootstrap` is given. */
+  /**
+   * EIP-1459 trees (`enrtree://...`) resolved over DNS-over-HTTPS.
+   * @default the preset's, unless `bootstrap` is given
+   */
   enrTrees?: string[]
-  /** DNS-over-HTTPS JSON endpoints for `enrTrees`. Default: the preset's. */
+  /**
+   * DNS-over-HTTPS JSON endpoints for `enrTrees`.
+   * @default the preset's
+   */
   dohResolvers?: string[]
-  /** Ask connected peers for more light push peers (34/WAKU2-PEER-EXCHANGE). Default on. */
+  /**
+   * Ask connected peers for more light push peers (34/WAKU2-PEER-EXCHANGE); `false`: off.
+   * @default on: `numPeers` 10, `intervalMs` 60000
+   */
   peerExchange?: boolean | PeerExchangeInit
   /**
-   * Remember peers that served light push, and try them first at the next start. Default: localStorage in
-   * browsers, nothing in Node.js (pass `{ storage: fileCache(path) }` from `waku-lightpush/node`). `false`: off.
+   * Remember peers that served light push, and try them first at the next start; `false`: off. Node.js has no
+   * persistent default: pass `{ storage: fileCache(path) }` from `waku-lightpush/node`.
+   * @default localStorage in browsers, nothing in Node.js
    */
   peerCache?: false | PeerCacheInit
-  /** Discovery modules to use instead of every default above; `[]` for none (dial peers yourself). */
-  discovery?: NonNullable<Libp2pOptions['peerDiscovery']>
+  /**
+   * libp2p discovery modules to use instead of every source above; `[]` for none (dial peers yourself).
+   * @default the sources above
+   */
+  modules?: NonNullable<Libp2pOptions['peerDiscovery']>
+}
+
+// `discoveryNotes` is left out: the client fills it in with what its own discovery modules did.
+export interface LightPushClientOptions extends Omit<LightPushInit, 'discoveryNotes'> {
+  /**
+   * The network joined: sharding, bootstrap peers, ENR trees, DoH resolvers.
+   * @default The Waku Network
+   */
+  network?: NetworkPreset
+  /** Where peers are found (bootstrap list, ENR trees, peer exchange, peer cache). */
+  discovery?: DiscoveryOptions
   /**
    * Allow ws:// and private/loopback addresses, for local development against a devnet. libp2p's default
    * gater in browsers denies both; never turn this on in production. Default false.
@@ -82,7 +107,7 @@ interface Sources { bootstrap: number, cache?: PeerCache, dns?: DnsDiscovery, px
  * Every discovery source at once, so the first light push peer to appear is used: the peer cache (tried first),
  * the bootstrap list, ENR trees over DNS-over-HTTPS and peer exchange.
  */
-function defaultDiscovery (options: LightPushClientOptions, network: NetworkPreset, sharding: ShardingOptions, sources: Sources): NonNullable<Libp2pOptions['peerDiscovery']> {
+function defaultDiscovery (options: DiscoveryOptions, network: NetworkPreset, sharding: ShardingOptions, sources: Sources): NonNullable<Libp2pOptions['peerDiscovery']> {
   const explicit = options.bootstrap != null
   const list = options.bootstrap ?? (options.enrTrees != null ? [] : [...network.bootstrap])
   const trees = options.enrTrees ?? (explicit ? [] : [...network.enrTrees])
@@ -106,7 +131,7 @@ function defaultDiscovery (options: LightPushClientOptions, network: NetworkPres
 
 /** One line per discovery source: what it did so far. */
 function describeSources (sources: Sources | undefined): string[] {
-  if (sources == null) return ['Discovery: the app\'s own modules (the `discovery` option).']
+  if (sources == null) return ['Discovery: the app\'s own modules (`discovery.modules`).']
   const lines: string[] = []
   if (sources.cache != null) lines.push(`Peer cache: ${sources.cache.entries().length} peer(s) remembered.`)
   lines.push(sources.bootstrap > 0 ? `Bootstrap: ${sources.bootstrap} address(es) listed.` : 'Bootstrap: none listed.')
@@ -141,15 +166,25 @@ function checkBootstrap (list: unknown, option: string): void {
   }
 }
 
+/** The service's share of the client's options (the rest configure libp2p and discovery). */
+function serviceInit (options: LightPushClientOptions): LightPushInit {
+  const { network: _n, discovery: _d, allowInsecureLocal: _a, transports: _t, listen: _l, privateKey: _p, ...init } = options
+  return init
+}
+
 /** Creates and starts a light push client. */
 export async function createLightPushClient (options: LightPushClientOptions = {}): Promise<LightPushClient> {
   // Checked before anything is made: a mistyped address fails here, not as a push that finds no peer.
-  checkBootstrap(options.bootstrap, 'bootstrap')
-  if (options.network != null && options.bootstrap == null) checkBootstrap(options.network.bootstrap, 'network.bootstrap')
+  const found = options.discovery ?? {}
+  if (typeof found !== 'object' || Array.isArray(found)) {
+    throw new LightPushError('INVALID_OPTIONS', 'createLightPushClient: `discovery` is an object ({ bootstrap, enrTrees, peerExchange, peerCache, modules }).')
+  }
+  checkBootstrap(found.bootstrap, 'discovery.bootstrap')
+  if (options.network != null && found.bootstrap == null) checkBootstrap(options.network.bootstrap, 'network.bootstrap')
   const network = options.network ?? THE_WAKU_NETWORK_PRESET
   const sharding = options.sharding ?? { clusterId: network.clusterId, numShardsInCluster: network.numShardsInCluster }
-  const sources: Sources | undefined = options.discovery == null ? { bootstrap: 0 } : undefined
-  const discovery = options.discovery ?? defaultDiscovery(options, network, sharding, sources as Sources)
+  const sources: Sources | undefined = found.modules == null ? { bootstrap: 0 } : undefined
+  const discovery = found.modules ?? defaultDiscovery(found, network, sharding, sources as Sources)
   if (options.listen != null && (!Array.isArray(options.listen) || options.listen.some((a) => typeof a !== 'string'))) {
     throw new LightPushError('INVALID_OPTIONS', 'createLightPushClient: `listen` must be an array of multiaddr strings.')
   }
@@ -169,7 +204,7 @@ export async function createLightPushClient (options: LightPushClientOptions = {
       // nwaku hangs up on peers that do not answer metadata: a client must speak it to stay connected.
       metadata: wakuMetadata({ clusterId: sharding.clusterId, shards: allShards(sharding) }),
       lightPush: lightPush({
-        ...options,
+        ...serviceInit(options),
         sharding,
         identifyConnections: true,
         discoveryNotes: () => describeSources(sources)

@@ -15,7 +15,7 @@
  */
 
 // The client, and the same as a libp2p service for apps that run their own libp2p.
-export { createLightPushClient, type LightPushClient, type LightPushClientOptions, type LightPushLibp2p } from './client.js'
+export { createLightPushClient, type DiscoveryOptions, type LightPushClient, type LightPushClientOptions, type LightPushLibp2p } from './client.js'
 export { lightPush, lightPushServices, type LightPush, type LightPushInit, type LightPushComponents, type WaitForServicePeersOptions } from './service/index.js'
 export type { UpkeepOptions } from './peers/upkeep.js'
 export type { SelectorOptions } from './peers/selector.js'

@@ -287,7 +287,7 @@ async function main (): Promise<void> {
   // ws:// on 127.0.0.1: libp2p's default gater refuses both in browsers; allowed here for local development only.
   // With ?services=..., exactly those nodes: no peer exchange, no peers remembered from an earlier visit.
   const only = new URLSearchParams(location.search).has('services')
-  const options = { bootstrap: start.map((s) => s.multiaddrs[0]), allowInsecureLocal: true, ...(only ? { peerExchange: false, peerCache: false as const } : {}) }
+  const options = { discovery: { bootstrap: start.map((s) => s.multiaddrs[0]), ...(only ? { peerExchange: false, peerCache: false as const } : {}) }, allowInsecureLocal: true }
   client = await createLightPushClient(options)
   Object.assign(window, { lightPushClient: client })
 

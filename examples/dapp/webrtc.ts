@@ -47,7 +47,7 @@ async function main (): Promise<void> {
   // targetServicePeers: the client dials discovered peers while it has fewer light push peers than this; with
   // exactly the relays it knows, it does not dial back a browser that is dialing it (two WebRTC handshakes
   // between the same pair at once can leave one side waiting).
-  client = await createLightPushClient({ bootstrap: relays, allowInsecureLocal: true, targetServicePeers: relays.length, ...withWebRTC(rtc) })
+  client = await createLightPushClient({ discovery: { bootstrap: relays }, upkeep: { targetServicePeers: relays.length }, allowInsecureLocal: true, ...withWebRTC(rtc) })
   Object.assign(window, { lightPushClient: client })
 
   await client.libp2p.handle(CHAT, async (stream, connection) => {

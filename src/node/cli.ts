@@ -142,7 +142,7 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
     // The peer is named explicitly, so a ws:// or loopback address is what the user asked for.
     let client: LightPushClient
     try {
-      client = await createLightPushClient({ bootstrap: [peer], allowInsecureLocal: true, targetServicePeers: 1, peerExchange: false, peerCache: false })
+      client = await createLightPushClient({ discovery: { bootstrap: [peer], peerExchange: false, peerCache: false }, upkeep: { targetServicePeers: 1 }, allowInsecureLocal: true })
     } catch (err) {
       // A --peer that is not a multiaddr with /p2p/<peer id>: a usage error, told before any node is made.
       if (!isLightPushError(err, 'INVALID_OPTIONS')) throw err
@@ -171,7 +171,7 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
     if (port == null || port > 65535) return usage('demo', '--port takes a port number (0 for any).')
     const net = await createDevnet({ relays: 4, services: [{ relayPeers: 4 }, { relayPeers: 2 }, { relayPeers: 0 }] })
     line(listening(net))
-    const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+    const client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true })
     try {
       await client.waitForServicePeers({ count: net.services.length, signal: AbortSignal.timeout(10_000) })
       for (const [i, text] of ['hello', 'from', 'light push v3', 'on a local network'].entries()) {

@@ -22,7 +22,9 @@ import type { ComponentLogger, Libp2pEvents, PeerStore, TypedEventTarget } from 
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 /** Options of the light push service (the client's options include them). */
-export interface LightPushInit extends UpkeepOptions {
+export interface LightPushInit {
+  /** How connections to light push peers are kept (target count, redials). */
+  upkeep?: UpkeepOptions
   /** Autosharding parameters. Default: The Waku Network (cluster 1, 8 shards). */
   sharding?: ShardingOptions
   /** Largest encoded message pushed. Default 150 KiB (nwaku's limit). */

@@ -53,7 +53,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     this.policy = resolvePolicy(init.push)
     this.servicePeers = new ServicePeers({
       connectionManager: components.connectionManager,
-      metadata: components.metadata,
+      metadata: () => components.metadata,
       clusterId: (init.sharding ?? THE_WAKU_NETWORK).clusterId,
       log: this.log
     })
@@ -68,7 +68,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
         await components.connectionManager.openConnection(peer, { signal })
         this.servicePeers.dialed(peer, this.upkeep.mayTryUnconfirmed(peer))
       }
-    }, init, componentLogger(components.logger, 'waku-lightpush:upkeep'))
+    }, init.upkeep, componentLogger(components.logger, 'waku-lightpush:upkeep'))
     this.identifyLater = new IdentifyLater({
       identify: () => components.identify,
       pushWaiting: () => this.activePushes > 0 && this.servicePeers.size === 0

@@ -23,7 +23,13 @@ export class ServicePeers {
   private readonly waiters = new Set<() => void>()
 
   constructor (
-    private readonly deps: { connectionManager: ConnectionManager, metadata?: WakuMetadata | undefined, clusterId: number, log: Logger }
+    private readonly deps: {
+      connectionManager: ConnectionManager
+      /** Read when needed: libp2p's components throw for a service that is absent, before it can say which is missing. */
+      metadata: () => WakuMetadata | undefined
+      clusterId: number
+      log: Logger
+    }
   ) {}
 
   get size (): number {
@@ -41,7 +47,7 @@ export class ServicePeers {
 
   /** False once a peer's Waku metadata names another cluster. */
   inOurCluster (peer: PeerId | string): boolean {
-    return mayServe(this.deps.metadata?.peerMetadata(peer), this.deps.clusterId)
+    return mayServe(this.deps.metadata()?.peerMetadata(peer), this.deps.clusterId)
   }
 
   /** Identify says `peer` serves light push: confirm it now, or once its metadata arrives. */
@@ -85,7 +91,7 @@ export class ServicePeers {
 
   /** The peers a push on `shard` may use: the confirmed ones, or the candidates while none is confirmed. */
   usable (shard: Shard): string[] {
-    const serving = (peer: string): boolean => mayServeShard(this.deps.metadata?.peerMetadata(peer), shard)
+    const serving = (peer: string): boolean => mayServeShard(this.deps.metadata()?.peerMetadata(peer), shard)
     const confirmed = [...this.confirmed.keys()].filter(serving)
     return confirmed.length > 0 ? confirmed : this.unconfirmed().filter(serving)
   }

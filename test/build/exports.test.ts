@@ -19,7 +19,7 @@ const ENTRIES = {
       'sendLightPushRequest', 'shardFor', 'shardTopic', 'wakuMetadata'
     ],
     types: [
-      'Attempt', 'Backoff', 'CachedPeer', 'ContentTopic', 'DnsDiscovery', 'DnsDiscoveryInit', 'Enr', 'Hex', 'LightPush', 'LightPushClient',
+      'Attempt', 'Backoff', 'CachedPeer', 'ContentTopic', 'DiscoveryOptions', 'DnsDiscovery', 'DnsDiscoveryInit', 'Enr', 'Hex', 'LightPush', 'LightPushClient',
       'LightPushClientOptions', 'LightPushComponents', 'LightPushErrorCode', 'LightPushErrorOptions', 'LightPushEvents', 'LightPushInit',
       'LightPushLibp2p', 'LightPushRequest', 'LightPushResponse', 'MessageInput', 'NetworkPreset', 'PeerCache', 'PeerCacheInit',
       'PeerCacheStorage', 'PeerExchangeDiscovery', 'PeerExchangeInit', 'PeerMetadata', 'PeerScore', 'PrepareOptions', 'PreparedMessage',

@@ -21,7 +21,8 @@ function tableNames (text: string): Set<string> {
   const names = new Set<string>()
   for (const line of text.split('\n')) {
     const first = line.match(/^\| ([^|]+) \|/)?.[1]
-    for (const m of first?.matchAll(/`([A-Za-z]+)`/g) ?? []) names.add(m[1])
+    // `name`, or `group.name` for an option inside a group
+    for (const m of first?.matchAll(/`(?:[A-Za-z]+\.)?([A-Za-z]+)`/g) ?? []) names.add(m[1])
   }
   return names
 }
@@ -43,8 +44,8 @@ function properties (...names: string[]): string[] {
 describe('README', () => {
   it('documents every option of createLightPushClient and of push, with its default', () => {
     const documented = tableNames(section('Options'))
-    const options = properties('LightPushClientOptions', 'PushOptions')
-    expect(options.length).toBeGreaterThan(25)
+    const options = properties('LightPushClientOptions', 'PushOptions', 'DiscoveryOptions', 'UpkeepOptions')
+    expect(options.length).toBeGreaterThan(30)
     expect(options.filter((o) => !documented.has(o))).toEqual([])
   })
 

@@ -157,7 +157,7 @@ describe('the installed package', () => {
       const root = await import('waku-lightpush')
       const { createDevnet } = await import('waku-lightpush/node')
       const net = await createDevnet({ relays: 1, services: 1 })
-      const client = await root.createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerCache: false })
+      const client = await root.createLightPushClient({ discovery: { bootstrap: net.bootstrap, peerCache: false }, allowInsecureLocal: true })
       const res = await client.push({ contentTopic: '/consumer/1/node22/proto', payload: new TextEncoder().encode('hi') })
       await client.stop(); await net.stop()
       console.log(JSON.stringify({ version: process.versions.node.split('.')[0], relayPeerCount: res.relayPeerCount }))`, node22)
@@ -170,7 +170,7 @@ describe('TypeScript consumers (strict, skipLibCheck false)', () => {
   const SOURCE = `
     import { createLightPushClient, isLightPushError, pubsubTopicFor, type LightPushErrorCode, type PushResult } from 'waku-lightpush'
     export async function send (text: string): Promise<PushResult | LightPushErrorCode> {
-      const client = await createLightPushClient({ bootstrap: [] })
+      const client = await createLightPushClient({ discovery: { bootstrap: [] } })
       try {
         return await client.push({ contentTopic: '/app/1/chat/proto', payload: new TextEncoder().encode(text) })
       } catch (err) {
@@ -228,7 +228,7 @@ describe('a Vite app with no config', () => {
       const out = document.getElementById('result')
       const peer = new URLSearchParams(location.search).get('peer')
       try {
-        const client = await createLightPushClient({ bootstrap: [peer], allowInsecureLocal: true, peerCache: false, peerExchange: false })
+        const client = await createLightPushClient({ discovery: { bootstrap: [peer], peerCache: false, peerExchange: false }, allowInsecureLocal: true })
         const res = await client.push({ contentTopic: '/consumer/1/vite/proto', payload: new TextEncoder().encode('from vite') })
         out.textContent = 'delivered ' + res.relayPeerCount
         await client.stop()

@@ -23,7 +23,7 @@ describe('a good peer among faulty ones', () => {
   it('five fresh clients: each first push is delivered, by the good node, trying every peer at most once', async () => {
     const good = net.services[4].peerId
     for (let i = 0; i < 5; i++) {
-      const client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerCache: false, peerExchange: false, targetServicePeers: 5 })
+      const client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap, peerCache: false, peerExchange: false }, upkeep: { targetServicePeers: 5 }, allowInsecureLocal: true })
       try {
         await client.waitForServicePeers({ count: 5, signal: AbortSignal.timeout(15_000) })
         const res = await push(client, `first ${i}`)
@@ -59,7 +59,7 @@ describe('a liar next to an honest node', () => {
 
   it('30 pushes: the honest node takes a fair share (it took none when the claim bought rank)', async () => {
     const addresses = [...net.bootstrap, ...liar.getMultiaddrs().map(String)]
-    client = await createLightPushClient({ bootstrap: addresses, allowInsecureLocal: true, peerCache: false, peerExchange: false, targetServicePeers: 2 })
+    client = await createLightPushClient({ discovery: { bootstrap: addresses, peerCache: false, peerExchange: false }, upkeep: { targetServicePeers: 2 }, allowInsecureLocal: true })
     await client.waitForServicePeers({ count: 2, signal: AbortSignal.timeout(15_000) })
     const honest = net.services[0].peerId
     let byHonest = 0

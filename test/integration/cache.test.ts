@@ -40,7 +40,7 @@ const push = async (c: LightPushClient, n: number): ReturnType<LightPushClient['
 
 /** Fills a storage from a client that found the service nodes through bootstrap, then stops it. */
 async function learnFromBootstrap (storage: Parameters<typeof peerCache>[0]): Promise<void> {
-  const first = await client({ bootstrap: net.bootstrap, peerCache: storage, peerExchange: false })
+  const first = await client({ discovery: { bootstrap: net.bootstrap, peerCache: storage, peerExchange: false } })
   await first.waitForServicePeers({ count: 2, signal: AbortSignal.timeout(10_000) })
   await first.stop()
 }
@@ -57,7 +57,7 @@ describe('peer cache on real nodes', () => {
       expect(cached.multiaddrs).toContain(service.multiaddrs[0])
     }
 
-    const second = await client({ discovery: [peerCache({ storage })] })
+    const second = await client({ discovery: { modules: [peerCache({ storage })] } })
     await second.waitForServicePeers({ count: 2, signal: AbortSignal.timeout(10_000) })
     expect(second.peers().map((p) => p.peer).sort()).toEqual(servicePeerIds())
     const res = await push(second, 1)
@@ -77,7 +77,7 @@ describe('peer cache on real nodes', () => {
       components.events.addEventListener('peer:discovery', (evt) => { discovered.push(evt.detail.id.toString()) })
       return new TypedEventEmitter()
     }
-    const c = await client({ discovery: [probe, peerCache({ storage }), bootstrap({ list: [bootstrapped.multiaddrs[0]], timeout: 0 })] })
+    const c = await client({ discovery: { modules: [probe, peerCache({ storage }), bootstrap({ list: [bootstrapped.multiaddrs[0]], timeout: 0 })] } })
     await c.waitForServicePeers({ count: 2, signal: AbortSignal.timeout(10_000) })
     expect(discovered.slice(0, 2)).toEqual([cached.peerId, bootstrapped.peerId])
   })
@@ -90,7 +90,7 @@ describe('peer cache on real nodes', () => {
       version: 1,
       peers: [{ peerId: gone.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/9/ws/p2p/${gone.peerId}`], lastSeen: Date.now() }]
     }))
-    const c = await client({ bootstrap: [service.multiaddrs[0]], peerCache: { storage }, peerExchange: false, targetServicePeers: 1 })
+    const c = await client({ discovery: { bootstrap: [service.multiaddrs[0]], peerCache: { storage }, peerExchange: false }, upkeep: { targetServicePeers: 1 } })
     await c.waitForServicePeers({ count: 1, signal: AbortSignal.timeout(10_000) })
     const res = await push(c, 2)
     expect(res.peer).toBe(service.peerId)
@@ -105,7 +105,7 @@ describe('peer cache on real nodes', () => {
     // Only the file itself: the temporary file was renamed over it.
     expect(await readdir(join(dir, 'nested'))).toEqual(['peers.json'])
 
-    const second = await client({ discovery: [peerCache({ storage: fileCache(path) })] })
+    const second = await client({ discovery: { modules: [peerCache({ storage: fileCache(path) })] } })
     await second.waitForServicePeers({ count: 2, signal: AbortSignal.timeout(10_000) })
     const res = await push(second, 3)
     expect(servicePeerIds()).toContain(res.peer)

@@ -49,7 +49,7 @@ describe('DNS discovery (EIP-1459 over DNS-over-HTTPS) against a devnet', () => 
   it('a client given only the tree finds a service node through a real DoH server and pushes through it', async () => {
     const discovery = observedDnsDiscovery({ enrTrees: [tree.url], dohResolvers: [doh.url], clusterId: net.sharding.clusterId })
     const started = Date.now()
-    const client = await createLightPushClient({ allowInsecureLocal: true, discovery: [discovery.factory] })
+    const client = await createLightPushClient({ discovery: { modules: [discovery.factory] }, allowInsecureLocal: true })
     clients.push(client)
     await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
     const result = await client.push({ contentTopic: '/dns/1/test/proto', payload: new Uint8Array([1]) })
@@ -95,7 +95,7 @@ describe('DNS discovery (EIP-1459 over DNS-over-HTTPS) against a devnet', () => 
       expect(isLightPushError(err, 'INVALID_ENR')).toBe(true)
 
       const discovery = observedDnsDiscovery({ enrTrees: [tree.url], dohResolvers: [forgedDoh.url], retryDelayMs: 60_000 })
-      const client = await createLightPushClient({ allowInsecureLocal: true, discovery: [discovery.factory] })
+      const client = await createLightPushClient({ discovery: { modules: [discovery.factory] }, allowInsecureLocal: true })
       clients.push(client)
       await expect(client.waitForServicePeers({ signal: AbortSignal.timeout(1_500) })).rejects.toThrow()
       expect(discovery.module()?.peers).toHaveLength(0)

@@ -13,7 +13,7 @@ describe('client -> service node -> relay peers', () => {
 
   beforeAll(async () => {
     net = await createDevnet({ relays: 4, services: [{ relayPeers: 3 }] })
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true })
     await client.waitForServicePeers({ count: 1, signal: AbortSignal.timeout(10_000) })
   })
   afterAll(async () => {
@@ -59,8 +59,8 @@ describe('client -> service node -> relay peers', () => {
 describe('client identity', () => {
   it('is the given privateKey, or a new Ed25519 key at each start', async () => {
     const key = await generateKeyPair('Ed25519')
-    const kept = await createLightPushClient({ privateKey: key, discovery: [] })
-    const fresh = await createLightPushClient({ discovery: [] })
+    const kept = await createLightPushClient({ discovery: { modules: [] }, privateKey: key })
+    const fresh = await createLightPushClient({ discovery: { modules: [] } })
     try {
       expect(kept.libp2p.peerId.equals(peerIdFromPrivateKey(key))).toBe(true)
       expect(fresh.libp2p.peerId.type).toBe('Ed25519')

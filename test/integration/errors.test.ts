@@ -37,7 +37,7 @@ describe('errors a user can act on, against real nodes', () => {
   afterAll(async () => { await net?.stop() })
 
   it('a push after stop() fails at once with STOPPED, and so does waitForServicePeers', async () => {
-    const client = await createLightPushClient({ bootstrap: [net.services[0].multiaddrs[0]], allowInsecureLocal: true, peerCache: false })
+    const client = await createLightPushClient({ discovery: { bootstrap: [net.services[0].multiaddrs[0]], peerCache: false }, allowInsecureLocal: true })
     await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
     await client.push(msg)
     await client.stop()
@@ -49,8 +49,8 @@ describe('errors a user can act on, against real nodes', () => {
 
   it('the service stopped on its own: pushes in flight end with STOPPED (waiting for a peer, or on the wire)', async () => {
     // The silent node reads the request and never answers: the push is on the wire when the service stops.
-    const client = await createLightPushClient({ bootstrap: [net.services[1].multiaddrs[0]], allowInsecureLocal: true, peerCache: false, peerExchange: false })
-    const idle = await createLightPushClient({ discovery: [], peerCache: false })
+    const client = await createLightPushClient({ discovery: { bootstrap: [net.services[1].multiaddrs[0]], peerCache: false, peerExchange: false }, allowInsecureLocal: true })
+    const idle = await createLightPushClient({ discovery: { modules: [], peerCache: false } })
     try {
       await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
       const onWire = rejection(client.push(msg, { timeoutMs: 20_000, attemptTimeoutMs: 20_000, hedgeAfterMs: false }))
@@ -75,7 +75,7 @@ describe('errors a user can act on, against real nodes', () => {
   })
 
   it('a pubsub topic of another cluster is INVALID_PUBSUB_TOPIC before any network use', async () => {
-    const client = await createLightPushClient({ bootstrap: [net.services[0].multiaddrs[0]], allowInsecureLocal: true, peerCache: false })
+    const client = await createLightPushClient({ discovery: { bootstrap: [net.services[0].multiaddrs[0]], peerCache: false }, allowInsecureLocal: true })
     const events: string[] = []
     for (const type of ['push:attempt', 'push:failed'] as const) client.addEventListener(type, () => { events.push(type) })
     try {
@@ -93,7 +93,7 @@ describe('errors a user can act on, against real nodes', () => {
   })
 
   it('waitForServicePeers says how many of how many peers are connected (ABORTED on the caller\'s signal)', async () => {
-    const client = await createLightPushClient({ bootstrap: [net.services[0].multiaddrs[0]], allowInsecureLocal: true, peerCache: false, peerExchange: false })
+    const client = await createLightPushClient({ discovery: { bootstrap: [net.services[0].multiaddrs[0]], peerCache: false, peerExchange: false }, allowInsecureLocal: true })
     try {
       await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
       const err = await rejection(client.waitForServicePeers({ count: 2, signal: AbortSignal.timeout(300) }))
@@ -111,14 +111,7 @@ describe('NO_PEERS says what each discovery source did', () => {
   afterAll(async () => { await client?.stop() })
 
   it('bootstrap, ENR trees over DNS-over-HTTPS, peer exchange and the dials', async () => {
-    client = await createLightPushClient({
-      bootstrap: [DEAD],
-      enrTrees: [...THE_WAKU_NETWORK_PRESET.enrTrees],
-      // Nothing listens there: every lookup fails at once.
-      dohResolvers: ['http://127.0.0.1:1/dns-query'],
-      allowInsecureLocal: true,
-      peerCache: false
-    })
+    client = await createLightPushClient({ discovery: { bootstrap: [DEAD], enrTrees: [...THE_WAKU_NETWORK_PRESET.enrTrees], dohResolvers: ['http://127.0.0.1:1/dns-query'], peerCache: false }, allowInsecureLocal: true })
     const err = await rejection(client.push(msg, { timeoutMs: 2000 }))
     expect(err.code).toBe('NO_PEERS')
     expect(err.attempts).toEqual([])

@@ -21,7 +21,7 @@ describe('the first push after a cold start', () => {
   it('goes to a dialed candidate at once, even when identify never answers', async () => {
     net = await createDevnet({ relays: 2, services: [{ relayPeers: 2 }] })
     await stallIdentify(net.services[0].node.libp2p)
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap, peerExchange: false, peerCache: false }, allowInsecureLocal: true })
     let identified = false
     client.libp2p.addEventListener('peer:identify', () => { identified = true })
 
@@ -37,7 +37,7 @@ describe('the first push after a cold start', () => {
     net = await createDevnet({ relays: 1, services: 0 })
     const relay = net.relays[0].libp2p
     await stallIdentify(relay)
-    client = await createLightPushClient({ bootstrap: [relay.getMultiaddrs()[0].toString()], allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    client = await createLightPushClient({ discovery: { bootstrap: [relay.getMultiaddrs()[0].toString()], peerExchange: false, peerCache: false }, allowInsecureLocal: true })
     const err = await client.push({ contentTopic: '/cold/1/first/proto', payload: new Uint8Array([2]) }, { timeoutMs: 1500 }).catch((e: LightPushError) => e)
     expect(err).toBeInstanceOf(LightPushError)
     expect((err as LightPushError).code).toBe('TIMEOUT')
@@ -50,7 +50,7 @@ describe('the first push after a cold start', () => {
     const relay = net.relays[0].libp2p
     await stallIdentify(relay)
     await stallIdentify(net.services[0].node.libp2p)
-    client = await createLightPushClient({ bootstrap: [relay.getMultiaddrs()[0].toString(), ...net.bootstrap], allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    client = await createLightPushClient({ discovery: { bootstrap: [relay.getMultiaddrs()[0].toString(), ...net.bootstrap], peerExchange: false, peerCache: false }, allowInsecureLocal: true })
     await expect.poll(() => client!.libp2p.getConnections().length, { timeout: 5000, interval: 20 }).toBe(2)
     for (let i = 0; i < 3; i++) {
       const res = await client.push({ contentTopic: '/cold/1/first/proto', payload: new Uint8Array([3, i]) }, { timeoutMs: 4000 })
@@ -63,7 +63,7 @@ describe('the first push after a cold start', () => {
 
   it('identify waits for the first push, then confirms the candidate', async () => {
     net = await createDevnet({ relays: 1, services: [{ relayPeers: 1 }] })
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap, peerExchange: false, peerCache: false }, allowInsecureLocal: true })
     let identified = false
     client.libp2p.addEventListener('peer:identify', () => { identified = true })
     const res = await client.push({ contentTopic: '/cold/1/first/proto', payload: new Uint8Array([3]) })
@@ -78,7 +78,7 @@ describe('the first push after a cold start', () => {
 describe('identify on new connections (createLightPushClient runs it from the light push service)', () => {
   it('runs at once when no push is waiting', async () => {
     net = await createDevnet({ relays: 1, services: [{ relayPeers: 1 }] })
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap, peerExchange: false, peerCache: false }, allowInsecureLocal: true })
     await client.waitForServicePeers({ signal: AbortSignal.timeout(5000) })
     expect(client.peers()).toMatchObject([{ peer: net.services[0].peerId, confirmed: true }])
   })
@@ -86,7 +86,7 @@ describe('identify on new connections (createLightPushClient runs it from the li
   it('held back while a push waits, identify follows the push\'s attempt, even a refused one', async () => {
     net = await createDevnet({ relays: 1, services: 0 })
     const relay = net.relays[0].libp2p
-    client = await createLightPushClient({ bootstrap: [relay.getMultiaddrs()[0].toString()], allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    client = await createLightPushClient({ discovery: { bootstrap: [relay.getMultiaddrs()[0].toString()], peerExchange: false, peerCache: false }, allowInsecureLocal: true })
     const identified = new Promise<number>((resolve) => {
       client!.libp2p.addEventListener('peer:identify', () => { resolve(performance.now()) }, { once: true })
     })

@@ -14,7 +14,7 @@ describe('a larger devnet', () => {
   it('with 16 service nodes on one host, what a service node publishes still reaches the relays', async () => {
     // All on 127.0.0.1: gossipsub's IP colocation penalty must not make the relays ignore the service nodes.
     net = await createDevnet({ relays: 2, services: 16 })
-    client = await createLightPushClient({ bootstrap: [net.bootstrap[15]], allowInsecureLocal: true, peerExchange: false })
+    client = await createLightPushClient({ discovery: { bootstrap: [net.bootstrap[15]], peerExchange: false }, allowInsecureLocal: true })
     const contentTopic = '/large/1/test/proto'
     const topic = pubsubTopicFor(contentTopic)
     const received = new Promise<void>((resolve) => {

@@ -11,7 +11,7 @@ afterEach(async () => { await stopAll(client, net); client = undefined; net = un
 describe('Waku metadata (66/WAKU2-METADATA)', () => {
   it('client and service node tell each other their cluster and shards', async () => {
     net = await createDevnet({ relays: 1, services: [{ shards: [2, 5] }] })
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true })
     await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
     const service = net.services[0].node.libp2p
     const asked = await (client.libp2p.services as any).metadata.query(service.peerId)
@@ -23,7 +23,7 @@ describe('Waku metadata (66/WAKU2-METADATA)', () => {
 
   it('a peer of another cluster is disconnected and, once it has said so, never offered for a push', async () => {
     net = await createDevnet({ relays: 1, services: 1, sharding: { clusterId: 2, numShardsInCluster: 8 } })
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true })
     const service = net.services[0].node.libp2p
     await new Promise((resolve) => { client!.libp2p.addEventListener('peer:disconnect', resolve, { once: true }) })
     await expect.poll(() => service.getConnections(client!.libp2p.peerId).length, { timeout: 5000, interval: 50 }).toBe(0)
@@ -35,7 +35,7 @@ describe('Waku metadata (66/WAKU2-METADATA)', () => {
 
   it('a peer whose metadata excludes the shard is not offered for it', async () => {
     net = await createDevnet({ relays: 1, services: [{ shards: [0] }, { relayPeers: 1 }] })
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true })
     await client.waitForServicePeers({ count: 2, signal: AbortSignal.timeout(10_000) })
     await expect.poll(() => (client!.libp2p.services as any).metadata.peerMetadata(net!.services[0].peerId), { timeout: 3000 }).toBeDefined()
     for (let i = 0; i < 4; i++) {

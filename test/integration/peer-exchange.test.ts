@@ -13,11 +13,7 @@ describe('peer exchange (34/WAKU2-PEER-EXCHANGE)', () => {
     // The only peer the client is given cannot relay (503): a delivery proves another peer was found.
     net = await createDevnet({ relays: 2, services: [{ relayPeers: 0 }, { relayPeers: 2 }, { relayPeers: 2 }] })
     const started = performance.now()
-    client = await createLightPushClient({
-      bootstrap: [net.bootstrap[0]],
-      allowInsecureLocal: true,
-      targetServicePeers: 3
-    })
+    client = await createLightPushClient({ discovery: { bootstrap: [net.bootstrap[0]] }, upkeep: { targetServicePeers: 3 }, allowInsecureLocal: true })
     const res = await client.push({ contentTopic: '/px/1/test/proto', payload: new Uint8Array([1]) })
     console.log(`peer exchange: first delivered push ${(performance.now() - started).toFixed(0)} ms after start`)
     expect([net.services[1].peerId, net.services[2].peerId]).toContain(res.peer)
@@ -27,7 +23,7 @@ describe('peer exchange (34/WAKU2-PEER-EXCHANGE)', () => {
 
   it('offers only peers that serve light push, with verified ENRs', async () => {
     net = await createDevnet({ relays: 2, services: 2 })
-    client = await createLightPushClient({ bootstrap: [net.bootstrap[0]], allowInsecureLocal: true })
+    client = await createLightPushClient({ discovery: { bootstrap: [net.bootstrap[0]] }, allowInsecureLocal: true })
     await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
     const px = peerExchange()({ registrar: (client.libp2p as any).components.registrar, connectionManager: (client.libp2p as any).components.connectionManager })
     const enrs = await px.query(client.libp2p.getConnections()[0].remotePeer)

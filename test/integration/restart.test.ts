@@ -12,7 +12,7 @@ describe('restart', () => {
   afterAll(async () => { await stopAll(client, net) })
 
   it('stop then start: the upkeep redials, identify confirms, and pushes are delivered again', async () => {
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, peerCache: false, targetServicePeers: 2 })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap, peerCache: false }, upkeep: { targetServicePeers: 2 }, allowInsecureLocal: true })
     const payload = (t: string): { contentTopic: string, payload: Uint8Array } => ({ contentTopic: '/restart/1/t/proto', payload: new TextEncoder().encode(t) })
     expect((await client.push(payload('before'))).relayPeerCount).toBe(2)
     await client.waitForServicePeers({ count: 2, signal: AbortSignal.timeout(10_000) })

@@ -18,7 +18,7 @@ afterEach(async () => { await stopAll(client, net); client = undefined; net = un
  */
 async function setup (services: DevnetServiceSpec[], options: LightPushClientOptions = {}): Promise<{ net: Devnet, client: LightPushClient, id: (i: number) => string }> {
   net = await createDevnet({ relays: 4, services })
-  client = await createLightPushClient({ allowInsecureLocal: true, discovery: [], targetServicePeers: services.length, ...options })
+  client = await createLightPushClient({ discovery: { modules: [] }, upkeep: { targetServicePeers: services.length }, allowInsecureLocal: true, ...options })
   for (const [i, s] of net.services.entries()) {
     await client.libp2p.dial(multiaddr(s.multiaddrs[0]))
     await client.waitForServicePeers({ count: i + 1, signal: AbortSignal.timeout(10_000) })

@@ -52,7 +52,7 @@ describe('service node status codes', () => {
   it('413 over maxMessageSize, decoded by the client as REJECTED', async () => {
     const raw = await rawPush(peer, addr(0), { message: message('x'.repeat(2000)) })
     expect(raw.statusCode).toBe(413)
-    const client = await createLightPushClient({ bootstrap: [addr(0)], allowInsecureLocal: true, peerExchange: false })
+    const client = await createLightPushClient({ discovery: { bootstrap: [addr(0)], peerExchange: false }, allowInsecureLocal: true })
     try {
       await client.waitForServicePeers({ signal: AbortSignal.timeout(10_000) })
       const err = await client.push({ contentTopic: '/test/1/big/proto', payload: new Uint8Array(2000) }).catch((e: unknown) => e)
@@ -93,7 +93,7 @@ describe('service node status codes', () => {
   it('400 for a shard topic with a leading zero, which the client refuses as INVALID_PUBSUB_TOPIC', async () => {
     const res = await rawPush(peer, addr(0), { pubsubTopic: '/waku/2/rs/1/03', message: message('zero') })
     expect(res.statusCode).toBe(400)
-    const client = await createLightPushClient({ bootstrap: [addr(0)], allowInsecureLocal: true, peerExchange: false })
+    const client = await createLightPushClient({ discovery: { bootstrap: [addr(0)], peerExchange: false }, allowInsecureLocal: true })
     try {
       const err = await client.push({ contentTopic: '/test/1/zero/proto', payload: new Uint8Array([1]) }, { pubsubTopic: '/waku/2/rs/1/03' }).catch((e: unknown) => e)
       expect(isLightPushError(err, 'INVALID_PUBSUB_TOPIC')).toBe(true)

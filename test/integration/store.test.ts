@@ -42,7 +42,7 @@ describe('Store v3: archive fed by relay, presence and content queries', () => {
     relayStore = await serveStore(relay.libp2p, { relay: relay.libp2p.services.relay })
     serviceStore = await serveStore(service.libp2p, { relay: service.libp2p.services.relay, rateLimit: { capacity: 1000, refillPerSecond: 1000 } })
     await until(() => service.relayPeerCount(topic) >= 1 && relay.relayPeerCount(topic) >= 1, 15_000, 'relay mesh')
-    client = await createLightPushClient({ bootstrap: [service.multiaddrs[0]], allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    client = await createLightPushClient({ discovery: { bootstrap: [service.multiaddrs[0]], peerExchange: false, peerCache: false }, allowInsecureLocal: true })
     await client.waitForServicePeers({ count: 1, signal: AbortSignal.timeout(10_000) })
     toRelayStore = await client.libp2p.dial(multiaddr(relay.multiaddrs[0]))
     toServiceStore = await client.libp2p.dial(multiaddr(service.multiaddrs[0]))

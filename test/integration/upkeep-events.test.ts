@@ -15,7 +15,7 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 describe('connection upkeep', () => {
   it('redials a service peer that dropped the connection and keeps the target', async () => {
     net = await createDevnet({ relays: 2, services: 3 })
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true, targetServicePeers: 3, baseRedialMs: 100 })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, upkeep: { targetServicePeers: 3, baseRedialMs: 100 }, allowInsecureLocal: true })
     await client.waitForServicePeers({ count: 3, signal: AbortSignal.timeout(10_000) })
     // The service node hangs up on the client.
     await net.services[0].node.libp2p.hangUp(client.libp2p.peerId)
@@ -26,19 +26,19 @@ describe('connection upkeep', () => {
 
   it('waitForServicePeers rejects when its signal aborts first', async () => {
     net = await createDevnet({ relays: 1, services: 1 })
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true })
     await expect(client.waitForServicePeers({ count: 5, signal: AbortSignal.timeout(300) })).rejects.toThrow()
   })
 
   it('a push started before any peer is connected waits for one instead of failing', async () => {
     net = await createDevnet({ relays: 2, services: 1 })
-    client = await createLightPushClient({ bootstrap: net.bootstrap, allowInsecureLocal: true })
+    client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true })
     const res = await client.push({ contentTopic: topic, payload: text('early') })
     expect(res.relayPeerCount).toBe(2)
   })
 
   it('with no service peer at all the push fails with NO_PEERS at its deadline', async () => {
-    client = await createLightPushClient({ bootstrap: [] })
+    client = await createLightPushClient({ discovery: { bootstrap: [] } })
     const started = Date.now()
     const err = await client.push({ contentTopic: topic, payload: text('nobody') }, { timeoutMs: 500 }).catch((e: LightPushError) => e)
     expect((err as LightPushError).code).toBe('NO_PEERS')
@@ -50,7 +50,7 @@ describe('typed events', () => {
   it('tell a dashboard each attempt, retry, score, delivery and failure, with their figures', async () => {
     net = await createDevnet({ relays: 3, services: [{ relayPeers: 0 }, { relayPeers: 3 }] })
     // Connected one after the other, so the first push meets the 503 peer first (unknown peers rank alike).
-    client = await createLightPushClient({ bootstrap: [net.bootstrap[0]], allowInsecureLocal: true })
+    client = await createLightPushClient({ discovery: { bootstrap: [net.bootstrap[0]] }, allowInsecureLocal: true })
     await client.waitForServicePeers({ count: 1, signal: AbortSignal.timeout(10_000) })
     await client.libp2p.dial(multiaddr(net.bootstrap[1]))
     await client.waitForServicePeers({ count: 2, signal: AbortSignal.timeout(10_000) })

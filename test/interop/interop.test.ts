@@ -115,7 +115,7 @@ describe('js-waku on our devnet', () => {
 
     let client: LightPushClient | undefined
     try {
-      client = await createLightPushClient({ bootstrap: [service.multiaddrs[0]], allowInsecureLocal: true, peerExchange: false, peerCache: false })
+      client = await createLightPushClient({ discovery: { bootstrap: [service.multiaddrs[0]], peerExchange: false, peerCache: false }, allowInsecureLocal: true })
       const payload = new TextEncoder().encode(`our client says hi ${Date.now()}`)
       const meta = new Uint8Array([0xca, 0xfe])
       const result = await client.push({ contentTopic, payload, meta })

@@ -34,7 +34,7 @@ describe('@waku/sdk 0.0.36 store client against our store server', () => {
       if (Date.now() > deadline) throw new Error('relay mesh not formed')
       await new Promise((resolve) => setTimeout(resolve, 25))
     }
-    client = await createLightPushClient({ bootstrap: [service.multiaddrs[0]], allowInsecureLocal: true, peerExchange: false, peerCache: false })
+    client = await createLightPushClient({ discovery: { bootstrap: [service.multiaddrs[0]], peerExchange: false, peerCache: false }, allowInsecureLocal: true })
     await client.waitForServicePeers({ count: 1, signal: AbortSignal.timeout(10_000) })
   }, 60_000)
   afterAll(async () => {

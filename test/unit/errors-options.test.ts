@@ -67,7 +67,7 @@ describe('bootstrap addresses are checked at creation (INVALID_OPTIONS)', () => 
     ['a bad peer id', '/ip4/127.0.0.1/tcp/1/ws/p2p/xyz', /invalid peer id "xyz"/],
     ['not a string', 42, /is not a string/]
   ])('%s', async (_what, address, message) => {
-    const err = await rejection(createLightPushClient({ bootstrap: [address as string], peerCache: false }))
+    const err = await rejection(createLightPushClient({ discovery: { bootstrap: [address as string], peerCache: false } }))
     expect(err.code).toBe('INVALID_OPTIONS')
     expect(err.message).toMatch(message)
     expect(err.message).toContain(String(address))
@@ -75,15 +75,15 @@ describe('bootstrap addresses are checked at creation (INVALID_OPTIONS)', () => 
   })
 
   it('a list that is not an array, and a custom network\'s list, are checked too', async () => {
-    expect((await rejection(createLightPushClient({ bootstrap: '/ip4/1.2.3.4/tcp/1/wss' as unknown as string[] }))).code).toBe('INVALID_OPTIONS')
+    expect((await rejection(createLightPushClient({ discovery: { bootstrap: '/ip4/1.2.3.4/tcp/1/wss' as unknown as string[] } }))).code).toBe('INVALID_OPTIONS')
     const network = { name: 'x', clusterId: 7, numShardsInCluster: 1, enrTrees: [], dohResolvers: [], bootstrap: ['/dns4/x.example/tcp/443/wss'] }
-    expect((await rejection(createLightPushClient({ network, peerCache: false }))).code).toBe('INVALID_OPTIONS')
+    expect((await rejection(createLightPushClient({ discovery: { peerCache: false }, network }))).code).toBe('INVALID_OPTIONS')
     expect(createLibp2p).not.toHaveBeenCalled()
   })
 
   it('a `listen` that is not a list of strings is INVALID_OPTIONS too, before any node is made', async () => {
     for (const listen of ['/p2p-circuit', [42]]) {
-      const err = await rejection(createLightPushClient({ bootstrap: [], listen: listen as string[], peerCache: false }))
+      const err = await rejection(createLightPushClient({ discovery: { bootstrap: [], peerCache: false }, listen: listen as string[] }))
       expect(err.code).toBe('INVALID_OPTIONS')
       expect(err.message).toContain('`listen`')
     }
@@ -91,7 +91,7 @@ describe('bootstrap addresses are checked at creation (INVALID_OPTIONS)', () => 
   })
 
   it('a valid address still makes a client', async () => {
-    const client = await createLightPushClient({ bootstrap: [`/ip4/127.0.0.1/tcp/1/ws/p2p/${PEER}`], peerCache: false, peerExchange: false })
+    const client = await createLightPushClient({ discovery: { bootstrap: [`/ip4/127.0.0.1/tcp/1/ws/p2p/${PEER}`], peerCache: false, peerExchange: false } })
     await client.stop()
     expect(createLibp2p).toHaveBeenCalledTimes(1)
   })
