@@ -15,7 +15,8 @@ const bin = (name) => join(root, 'node_modules/.bin', name)
 export const MODULES = {
   lightpush: ['lightpush.proto', 'message.proto'],
   metadata: ['metadata.proto'],
-  peer_exchange: ['peer_exchange.proto']
+  peer_exchange: ['peer_exchange.proto'],
+  store: ['store.proto', 'message.proto']
 }
 
 const PBJS_FLAGS = ['-t', 'static-module', '-w', 'es6', '--no-create', '--no-verify', '--no-convert',

@@ -43,6 +43,18 @@ export { decodeResponse, encodeRequest, type LightPushRequest, type LightPushRes
 export { sendLightPushRequest, type RequestOptions } from './protocol/request.js'
 export { wakuMetadata, METADATA_PROTOCOL, type WakuMetadata, type WakuMetadataInit, type WakuMetadataComponents, type PeerMetadata } from './protocol/metadata.js'
 
+// Store v3, client side (/vac/waku/store-query/3.0.0): presence queries by message hash, content queries.
+export {
+  STORE_PROTOCOL, StoreStatus, DEFAULT_PAGE_SIZE as STORE_DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE as STORE_MAX_PAGE_SIZE,
+  encodeStoreQueryRequest, decodeStoreQueryResponse,
+  type StoreQueryRequest, type StoreQueryResponse, type StoreEntry
+} from './store/codec.js'
+export {
+  queryPresence, queryContent, queryContentPages, sendStoreQuery, StoreQueryError, isStoreQueryError, MAX_PRESENCE_BATCH,
+  type StoreConnection, type StoreRequestOptions, type StoreQueryOptions, type PresenceQueryOptions, type PresenceResult,
+  type ContentQuery, type ContentQueryOptions, type StorePage
+} from './store/query.js'
+
 // Finding peers.
 export { NETWORK_PRESETS, THE_WAKU_NETWORK_PRESET, type NetworkPreset } from './discovery/presets.js'
 export { peerCache, type PeerCache, type PeerCacheInit, type CachedPeer } from './discovery/cache.js'

@@ -29,7 +29,7 @@ Prints {"event":"listening","peerId":"...","multiaddrs":["..."]} first, then run
   --listen <multiaddr>      listen address (default /ip4/127.0.0.1/tcp/0/ws)
   --relay-peer <multiaddr>  a relay node to connect to (repeatable)
   --fault <profile>         misbehave on purpose: ${FAULT_PROFILES.join(', ')}`,
-  devnet: `Usage: waku-lightpush devnet [--relays N] [--services M] [--faults p1,p2,...]
+  devnet: `Usage: waku-lightpush devnet [--relays N] [--services M] [--faults p1,p2,...] [--store]
 
 Runs relay nodes meshed together and service nodes relaying to all of them, on 127.0.0.1.
 Prints {"event":"listening","services":[{"peerId","multiaddrs","relayPeers","fault"}],"relays":[{"peerId","multiaddrs"}]}
@@ -37,7 +37,8 @@ first, then runs until SIGINT/SIGTERM.
 
   --relays N        relay nodes (default 4)
   --services M      well-behaved service nodes (default 2)
-  --faults list     one more service node per profile, comma-separated: ${FAULT_PROFILES.join(', ')}`,
+  --faults list     one more service node per profile, comma-separated: ${FAULT_PROFILES.join(', ')}
+  --store           relay nodes also serve Store v3 (/vac/waku/store-query/3.0.0) from what they relay`,
   push: `Usage: waku-lightpush push --peer <multiaddr> --content-topic <topic> --payload <text> [--json]
 
 Pushes one message through the service node at <multiaddr> (with /p2p/<peer id>).
@@ -90,7 +91,7 @@ async function main (argv: string[]): Promise<number> {
 const help = { help: { type: 'boolean', short: 'h' } } as const
 const OPTIONS: Record<string, NonNullable<Parameters<typeof parseArgs>[0]>['options']> = {
   serve: { ...help, listen: { type: 'string' }, 'relay-peer': { type: 'string', multiple: true }, fault: { type: 'string' } },
-  devnet: { ...help, relays: { type: 'string' }, services: { type: 'string' }, faults: { type: 'string' } },
+  devnet: { ...help, relays: { type: 'string' }, services: { type: 'string' }, faults: { type: 'string' }, store: { type: 'boolean' } },
   push: { ...help, peer: { type: 'string' }, 'content-topic': { type: 'string' }, payload: { type: 'string' }, json: { type: 'boolean' }, 'min-relay-peers': { type: 'string' }, timeout: { type: 'string' } },
   demo: { ...help, exit: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } }
 }
@@ -123,7 +124,7 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
       ...Array.from({ length: services }, () => ({})),
       ...faults.map((fault) => ({ fault: fault as DevnetServiceSpec['fault'] }))
     ]
-    const net = await createDevnet({ relays, services: specs })
+    const net = await createDevnet({ relays, services: specs, store: values.store === true })
     line(listening(net))
     await untilSignal()
     await net.stop()
@@ -222,7 +223,7 @@ function listening (net: Devnet): object {
   return {
     event: 'listening',
     services: net.services.map((s) => ({ peerId: s.peerId, multiaddrs: s.multiaddrs, relayPeers: s.relayPeers, ...(s.spec.fault != null ? { fault: s.spec.fault } : {}) })),
-    relays: net.relays.map((r) => ({ peerId: r.peerId, multiaddrs: r.multiaddrs }))
+    relays: net.relays.map((r) => ({ peerId: r.peerId, multiaddrs: r.multiaddrs, ...(r.store != null ? { store: true } : {}) }))
   }
 }
 

@@ -1,5 +1,6 @@
 import { createRelayNode, createServiceNode, type ServiceNode, type ServiceNodeOptions, type WakuNode } from './service-node.js'
 import { THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
+import type { StoreServerInit } from './store-server.js'
 
 /** One service node of a devnet: its relay peers and, optionally, a fault profile. */
 export interface DevnetServiceSpec extends Omit<ServiceNodeOptions, 'relayPeers' | 'sharding' | 'listen'> {
@@ -15,6 +16,12 @@ export interface DevnetOptions {
   services?: number | DevnetServiceSpec[]
   /** Default: The Waku Network's cluster 1 with 8 shards, so clients need no configuration. */
   sharding?: ShardingOptions
+  /**
+   * Serve Store v3 on every relay node, each from an archive of what gossip brings it (`true` or the store's
+   * options): store nodes other than the service nodes, as delivery confirmation wants. A service node serves
+   * one when its spec says `store`.
+   */
+  store?: boolean | StoreServerInit
   /** How long to wait for the wiring to settle. Default 15 s. */
   readyTimeoutMs?: number
 }
@@ -57,7 +64,7 @@ export async function createDevnet (options: DevnetOptions = {}): Promise<Devnet
   try {
     for (let i = 0; i < relayCount; i++) {
       // Each relay joins the ones before it: a full mesh among relays.
-      relays.push(await createRelayNode({ sharding, relayPeers: relays.map((r) => r.multiaddrs[0]) }))
+      relays.push(await createRelayNode({ sharding, relayPeers: relays.map((r) => r.multiaddrs[0]), ...(options.store != null ? { store: options.store } : {}) }))
     }
     for (const spec of specs) {
       const count = spec.relayPeers ?? relayCount

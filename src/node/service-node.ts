@@ -4,6 +4,7 @@ import { encodeEnr, type Waku2Capabilities } from '../discovery/enr.js'
 import { createNodeLibp2p, type NodeLibp2pOptions, type WakuNodeLibp2p } from './libp2p.js'
 import { LightPushServer, type LightPushServerInit } from './lightpush-server.js'
 import { PeerExchangeServer } from './peer-exchange-server.js'
+import { serveStore, type ServedStore, type StoreServerInit } from './store-server.js'
 import { allShards, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
 
 /** A running node of the local network (relay or service): its id, addresses, libp2p node and `stop()`. */
@@ -15,6 +16,8 @@ export interface WakuNode {
   readonly pubsubTopics: string[]
   /** This node's signed ENR (31/WAKU2-ENR): its WebSocket addresses, capabilities and relay shards. */
   readonly enr: string
+  /** Its Store v3 service (an archive of what it relays and publishes), when `store` was asked for. */
+  readonly store?: ServedStore
   /** Relay peers subscribed to `topic` (default: the first served topic): what a push on it reaches. */
   relayPeerCount(topic?: string): number
   /** Connects to another node and relays with it. */
@@ -38,6 +41,8 @@ export interface RelayNodeOptions extends NodeLibp2pOptions {
   announceShards?: number[]
   /** Nodes to connect to at start. */
   relayPeers?: string[]
+  /** Serve Store v3 (`/vac/waku/store-query/3.0.0`) from an archive of what this node relays and publishes: `true` or the store's options. */
+  store?: boolean | StoreServerInit
 }
 
 /**
@@ -51,6 +56,8 @@ export async function createRelayNode (options: RelayNodeOptions = {}, capabilit
   const sharding = options.sharding ?? THE_WAKU_NETWORK
   const shards = options.shards ?? allShards(sharding)
   const pubsubTopics = shards.map((shard) => `/waku/2/rs/${sharding.clusterId}/${shard}`)
+  const storeInit = options.store === true ? {} : options.store === false ? undefined : options.store
+  if (storeInit != null) capabilities = { ...capabilities, store: true }
   // secp256k1 identities, as nwaku's: an ENR can only name a node by such a key.
   const privateKey = options.privateKey ?? await generateKeyPair('secp256k1')
   const libp2p = await createNodeLibp2p({ ...options, sharding, shards: options.announceShards ?? shards, privateKey })
@@ -59,15 +66,26 @@ export async function createRelayNode (options: RelayNodeOptions = {}, capabilit
     ? encodeEnr({ privateKey: privateKey.raw, multiaddrs: listen, waku2: capabilities, shards: { clusterId: sharding.clusterId, shards } })
     : ''
   for (const topic of pubsubTopics) libp2p.services.relay.subscribe(topic)
+  let store: ServedStore | undefined
+  try {
+    if (storeInit != null) store = await serveStore(libp2p, { ...storeInit, relay: libp2p.services.relay })
+  } catch (err) {
+    await libp2p.stop()
+    throw err
+  }
   const node: WakuNode = {
     libp2p,
     peerId: libp2p.peerId.toString(),
     multiaddrs: libp2p.getMultiaddrs().map((ma) => ma.toString()),
     pubsubTopics,
     enr,
+    ...(store != null ? { store } : {}),
     relayPeerCount: (topic = pubsubTopics[0]) => libp2p.services.relay.getSubscribers(topic).length,
     connect: async (address) => { await libp2p.dial(multiaddr(address)) },
-    stop: async () => { await libp2p.stop() }
+    stop: async () => {
+      await store?.stop()
+      await libp2p.stop()
+    }
   }
   try {
     for (const address of options.relayPeers ?? []) await node.connect(address)

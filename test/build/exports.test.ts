@@ -11,34 +11,43 @@ const ENTRIES = {
   '.': {
     file: 'dist/index',
     values: [
-      'DEFAULT_MAX_MESSAGE_SIZE', 'LIGHTPUSH_PROTOCOL', 'LightPushError', 'LightPushStatus', 'MAX_META_SIZE', 'METADATA_PROTOCOL',
-      'NETWORK_PRESETS', 'PEER_EXCHANGE_PROTOCOL', 'THE_WAKU_NETWORK', 'THE_WAKU_NETWORK_PRESET', 'allShards', 'classifyStatus',
-      'createLightPushClient', 'createMessage', 'decodeEnr', 'decodeMessage', 'decodeResponse', 'dnsDiscovery', 'encodeMessage',
-      'encodeRequest', 'enrDialAddresses', 'isLightPushError', 'lightPush', 'lightPushServices', 'localStorageCache', 'memoryStorage',
-      'messageHash', 'parseContentTopic', 'parseShardTopic', 'peerCache', 'peerExchange', 'prepareMessage', 'pubsubTopicFor',
-      'sendLightPushRequest', 'shardFor', 'shardTopic', 'wakuMetadata'
+      'DEFAULT_MAX_MESSAGE_SIZE', 'LIGHTPUSH_PROTOCOL', 'LightPushError', 'LightPushStatus', 'MAX_META_SIZE',
+      'MAX_PRESENCE_BATCH', 'METADATA_PROTOCOL', 'NETWORK_PRESETS', 'PEER_EXCHANGE_PROTOCOL', 'STORE_DEFAULT_PAGE_SIZE',
+      'STORE_MAX_PAGE_SIZE', 'STORE_PROTOCOL', 'StoreQueryError', 'StoreStatus', 'THE_WAKU_NETWORK',
+      'THE_WAKU_NETWORK_PRESET', 'allShards', 'classifyStatus', 'createLightPushClient', 'createMessage', 'decodeEnr',
+      'decodeMessage', 'decodeResponse', 'decodeStoreQueryResponse', 'dnsDiscovery', 'encodeMessage', 'encodeRequest',
+      'encodeStoreQueryRequest', 'enrDialAddresses', 'isLightPushError', 'isStoreQueryError', 'lightPush',
+      'lightPushServices', 'localStorageCache', 'memoryStorage', 'messageHash', 'parseContentTopic', 'parseShardTopic',
+      'peerCache', 'peerExchange', 'prepareMessage', 'pubsubTopicFor', 'queryContent', 'queryContentPages', 'queryPresence',
+      'sendLightPushRequest', 'sendStoreQuery', 'shardFor', 'shardTopic', 'wakuMetadata'
     ],
     types: [
-      'Attempt', 'Backoff', 'CachedPeer', 'ContentTopic', 'DiscoveryOptions', 'DnsDiscovery', 'DnsDiscoveryInit', 'Enr', 'Hex', 'LightPush', 'LightPushClient',
-      'LightPushClientOptions', 'LightPushComponents', 'LightPushErrorCode', 'LightPushErrorOptions', 'LightPushEvents', 'LightPushInit',
-      'LightPushLibp2p', 'LightPushRequest', 'LightPushResponse', 'MessageInput', 'NetworkPreset', 'PeerCache', 'PeerCacheInit',
-      'PeerCacheStorage', 'PeerExchangeDiscovery', 'PeerExchangeInit', 'PeerMetadata', 'PeerScore', 'PrepareOptions', 'PreparedMessage',
-      'PushAttemptDetail', 'PushOptions', 'PushResult', 'PushRetryDetail', 'RelayShards', 'RequestOptions', 'SelectorOptions',
-      'ServicePeer', 'Shard', 'ShardingOptions', 'UpkeepOptions', 'Verdict', 'WaitForServicePeersOptions', 'Waku2Capabilities',
-      'WakuMessage', 'WakuMetadata', 'WakuMetadataComponents', 'WakuMetadataInit'
+      'Attempt', 'Backoff', 'CachedPeer', 'ContentQuery', 'ContentQueryOptions', 'ContentTopic', 'DiscoveryOptions',
+      'DnsDiscovery', 'DnsDiscoveryInit', 'Enr', 'Hex', 'LightPush', 'LightPushClient', 'LightPushClientOptions',
+      'LightPushComponents', 'LightPushErrorCode', 'LightPushErrorOptions', 'LightPushEvents', 'LightPushInit',
+      'LightPushLibp2p', 'LightPushRequest', 'LightPushResponse', 'MessageInput', 'NetworkPreset', 'PeerCache',
+      'PeerCacheInit', 'PeerCacheStorage', 'PeerExchangeDiscovery', 'PeerExchangeInit', 'PeerMetadata', 'PeerScore',
+      'PrepareOptions', 'PreparedMessage', 'PresenceQueryOptions', 'PresenceResult', 'PushAttemptDetail', 'PushOptions',
+      'PushResult', 'PushRetryDetail', 'RelayShards', 'RequestOptions', 'SelectorOptions', 'ServicePeer', 'Shard',
+      'ShardingOptions', 'StoreConnection', 'StoreEntry', 'StorePage', 'StoreQueryOptions', 'StoreQueryRequest',
+      'StoreQueryResponse', 'StoreRequestOptions', 'UpkeepOptions', 'Verdict', 'WaitForServicePeersOptions',
+      'Waku2Capabilities', 'WakuMessage', 'WakuMetadata', 'WakuMetadataComponents', 'WakuMetadataInit'
     ]
   },
   './node': {
     file: 'dist/node/index',
     values: [
-      'FAULT_PROFILES', 'LightPushServer', 'MAX_REQUEST_SIZE', 'PeerExchangeServer', 'RELAY_PROTOCOL', 'TokenBuckets', 'createDevnet',
-      'createNodeLibp2p', 'createRelayNode', 'createServiceNode', 'decodePeerExchangeRpc', 'decodeRequest', 'encodeEnr',
-      'encodePeerExchangeResponse', 'encodeResponse', 'fileCache', 'isFaultProfile', 'wakuRelay'
+      'FAULT_PROFILES', 'LightPushServer', 'MAX_REQUEST_SIZE', 'MessageArchive', 'PeerExchangeServer', 'RELAY_PROTOCOL',
+      'StoreServer', 'TokenBuckets', 'createDevnet', 'createNodeLibp2p', 'createRelayNode', 'createServiceNode',
+      'decodePeerExchangeRpc', 'decodeRequest', 'decodeStoreQueryRequest', 'encodeEnr', 'encodePeerExchangeResponse',
+      'encodeResponse', 'encodeStoreQueryResponse', 'fileCache', 'isFaultProfile', 'serveStore', 'wakuRelay'
     ],
     types: [
-      'DecodedLightPushRequest', 'Devnet', 'DevnetOptions', 'DevnetService', 'DevnetServiceSpec', 'EnrInit', 'FaultProfile',
-      'LightPushServerInit', 'LightPushServerStats', 'NodeLibp2pOptions', 'RelayNodeOptions', 'ServiceNode', 'ServiceNodeOptions',
-      'WakuNode', 'WakuNodeLibp2p'
+      'ArchiveInit', 'ArchivePutResult', 'ArchiveQuery', 'ArchiveQueryResult', 'ArchiveRefusal', 'ArchiveStats',
+      'ArchivedMessage', 'DecodedLightPushRequest', 'DecodedStoreQueryRequest', 'Devnet', 'DevnetOptions', 'DevnetService',
+      'DevnetServiceSpec', 'EnrInit', 'FaultProfile', 'LightPushServerInit', 'LightPushServerStats', 'NodeLibp2pOptions',
+      'RelayNodeOptions', 'ServeStoreOptions', 'ServedStore', 'ServiceNode', 'ServiceNodeOptions', 'StoreEntryToEncode',
+      'StoreQueryResponseToEncode', 'StoreRelay', 'StoreServerInit', 'StoreServerStats', 'WakuNode', 'WakuNodeLibp2p'
     ]
   },
   './webrtc': { file: 'dist/webrtc', values: ['withWebRTC'], types: ['WebRTCOptions'] }
