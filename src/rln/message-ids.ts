@@ -9,14 +9,23 @@
  */
 import { RlnError } from './errors.js'
 
-/** Where the message-id state lives between runs. A `save` that throws fails the proof it was for. */
+/**
+ * Where the message-id state lives between runs. A `save` that throws fails the proof it was for. The state is
+ * read again before every id, so several provers on one storage (two tabs of a dapp) stay apart when the
+ * storage also gives `lock`: their read-modify-save steps then never overlap.
+ */
 export interface MessageIdStorage {
   /** The last saved text, or null when nothing was saved yet. */
   load(): Promise<string | null> | string | null
   save(data: string): Promise<void> | void
+  /** Runs `fn` while no other user of this storage (in any tab or process it reaches) runs its own. */
+  lock?<T>(fn: () => Promise<T>): Promise<T>
 }
 
-/** Browser storage under `key` (one key per membership is simplest). Throws where there is no localStorage. */
+/**
+ * Browser storage under `key`. Tabs of one origin share it: the Web Locks API (`navigator.locks`, where the
+ * browser has it) keeps their steps apart. Throws where there is no localStorage.
+ */
 export function localStorageMessageIds (key = 'waku-lightpush:rln-message-ids'): MessageIdStorage {
   const storage = (): Storage => {
     const s = (globalThis as { localStorage?: Partial<Storage> }).localStorage
@@ -25,10 +34,12 @@ export function localStorageMessageIds (key = 'waku-lightpush:rln-message-ids'):
     }
     return s as Storage
   }
+  const locks = (globalThis as { navigator?: { locks?: { request: <T>(name: string, fn: () => Promise<T>) => Promise<T> } } }).navigator?.locks
   return {
     load: () => storage().getItem(key),
     // A full quota or blocked storage throws here, so the proof is not released (an unsaved id could be reused).
-    save: (data) => { storage().setItem(key, data) }
+    save: (data) => { storage().setItem(key, data) },
+    ...(typeof locks?.request === 'function' ? { lock: async <T>(fn: () => Promise<T>) => await locks.request(`${key}:lock`, fn) } : {})
   }
 }
 
@@ -37,10 +48,16 @@ export function localStorageMessageIds (key = 'waku-lightpush:rln-message-ids'):
  * For tests, or a process that never outlives an epoch.
  */
 export function memoryMessageIds (initial: string | null = null): MessageIdStorage & { data: string | null } {
+  let queue: Promise<unknown> = Promise.resolve()
   const s = {
     data: initial,
     load: () => s.data,
-    save: (data: string) => { s.data = data }
+    save: (data: string) => { s.data = data },
+    lock: async <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = queue.then(fn, fn)
+      queue = run.catch(() => {})
+      return await run
+    }
   }
   return s
 }
@@ -157,8 +174,9 @@ export class MessageIdTracker {
     })
   }
 
+  /** The state as stored now: read again each time, another prover on the storage may have written. */
   private async ns (): Promise<Namespace> {
-    if (this.state === undefined) this.state = await this.load()
+    this.state = await this.load()
     const ns = this.state.members[this.namespace] ?? { closedThrough: -1, epochs: {} }
     const all = this.state.closedThrough ?? -1
     return all > ns.closedThrough ? { ...ns, closedThrough: all } : ns
@@ -187,7 +205,8 @@ export class MessageIdTracker {
   }
 
   private async serial<T> (fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn)
+    const locked = this.storage.lock == null ? fn : async () => await (this.storage.lock as NonNullable<MessageIdStorage['lock']>)(fn)
+    const run = this.queue.then(locked, locked)
     this.queue = run.catch(() => {})
     return await run
   }

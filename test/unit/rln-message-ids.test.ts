@@ -130,6 +130,28 @@ describe('message ids', () => {
     expect(isRlnError(await rejection(tracker(store).acquire(EPOCH, 'a', 600)), 'MESSAGE_LIMIT')).toBe(true)
   })
 
+  it('two provers of one membership on one storage (two tabs) never share an id: the state is read again each time, under the storage\'s lock', async () => {
+    // A storage as slow as a real one, so the two tabs' steps would interleave without the lock.
+    const shared = memoryMessageIds()
+    const slow: MessageIdStorage = {
+      load: async () => { await new Promise((r) => setTimeout(r, 2)); return shared.load() },
+      save: async (d) => { await new Promise((r) => setTimeout(r, 2)); shared.save(d) },
+      lock: shared.lock
+    }
+    const tabA = tracker(slow, 6)
+    const tabB = tracker(slow, 6)
+    const grants = await Promise.all([0, 1, 2].flatMap((i) => [tabA.acquire(EPOCH, `a${i}`, 600), tabB.acquire(EPOCH, `b${i}`, 600)]))
+    expect(grants.map((g) => g.messageId).sort()).toEqual([0, 1, 2, 3, 4, 5])
+    // And without a lock, one after the other: each reads what the other saved.
+    const plain = memoryMessageIds()
+    const unlocked: MessageIdStorage = { load: () => plain.load(), save: (d) => plain.save(d) }
+    const c = tracker(unlocked)
+    const d = tracker(unlocked)
+    expect((await c.acquire(EPOCH, 'c', 600)).messageId).toBe(0)
+    expect((await d.acquire(EPOCH, 'd', 600)).messageId).toBe(1)
+    expect((await c.acquire(EPOCH, 'e', 600)).messageId).toBe(2)
+  })
+
   it('memberships (namespaces) in one storage keep separate budgets', async () => {
     const store = memoryMessageIds()
     const a = new MessageIdTracker({ storage: store, namespace: 'a', userMessageLimit: 1, currentEpoch: () => EPOCH })
