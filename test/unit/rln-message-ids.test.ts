@@ -1,5 +1,5 @@
 // Message ids: one per message per epoch, saved before it is handed out, never reused, across restarts too.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -185,6 +185,20 @@ describe('message-id storages', () => {
       if (had !== undefined) Object.defineProperty(g, 'localStorage', had)
       else delete g.localStorage
     }
+  })
+
+  it('file: two processes on one file take turns through its lock file; a lock left by a crash is taken after 30 s', async () => {
+    const path = tempFile()
+    const a = tracker(fileMessageIds(path), 8)
+    const b = tracker(fileMessageIds(path), 8)
+    const grants = await Promise.all([0, 1, 2, 3].flatMap((i) => [a.acquire(EPOCH, `a${i}`, 600), b.acquire(EPOCH, `b${i}`, 600)]))
+    expect(grants.map((g) => g.messageId).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(readdirSync(join(path, '..'))).toEqual(['ids.json'])
+    writeFileSync(`${path}.lock`, '')
+    const old = new Date(Date.now() - 31_000)
+    utimesSync(`${path}.lock`, old, old)
+    expect(isRlnError(await rejection(tracker(fileMessageIds(path), 8).acquire(EPOCH, 'c', 600)), 'MESSAGE_LIMIT')).toBe(true)
+    expect(readdirSync(join(path, '..'))).toEqual(['ids.json'])
   })
 
   it('file: a missing file loads as empty, a bad path is refused at once', async () => {
