@@ -14,7 +14,7 @@
  * message.rateLimitProof = await prover.attach(message, pubsubTopic)   // after the timestamp is fixed
  * ```
  */
-export { loadZerokit, serializeWitness, splitProofOutput } from './zerokit.js'
+export { loadZerokit } from './zerokit.js'
 export type { LoadZerokitOptions, ResourceSource, RlnCircuitFiles, RlnProofValues, RlnWitness, ZerokitEngine, ZerokitLoadTimings } from './zerokit.js'
 export { createIdentity, rateCommitment } from './credentials.js'
 export type { IdentityCredential, MembershipCredential, MembershipInfo } from './credentials.js'
@@ -23,19 +23,17 @@ export {
   readCredential, KEYSTORE_PBKDF2_ITERATIONS
 } from './keystore.js'
 export type { EncryptOptions, KeystoreAppInfo, KeystoreEntry, RlnKeystore } from './keystore.js'
-export { PoseidonMerkleTree, rootFromProof } from './merkle.js'
+export { rootFromProof } from './merkle.js'
 export type { MerkleProof, PoseidonPair } from './merkle.js'
 export { localMembership } from './membership.js'
 export type { LocalMembership, LocalMembershipOptions, Member, MembershipSource } from './membership.js'
-export { localStorageMessageIds, memoryMessageIds, MessageIdTracker } from './message-ids.js'
-export type { MessageIdGrant, MessageIdStorage, MessageIdTrackerOptions } from './message-ids.js'
+export { localStorageMessageIds, memoryMessageIds } from './message-ids.js'
+export type { MessageIdStorage } from './message-ids.js'
 export { createRlnProver } from './prover.js'
 export type { RlnProver, RlnProverInit } from './prover.js'
-export {
-  decodeRateLimitProof, encodeRateLimitProof, epochBytes, epochFromBytes, epochOf, externalNullifier, isWellSized, rlnSignal
-} from './rate-limit-proof.js'
+export { decodeRateLimitProof, encodeRateLimitProof, epochBytes, epochOf, externalNullifier, rlnSignal } from './rate-limit-proof.js'
 export type { RateLimitProof } from './rate-limit-proof.js'
-export { nullifierKey, verifyMessageProof } from './verify.js'
+export { verifyMessageProof } from './verify.js'
 export type { RlnProofCheck, RlnProofFault, VerifyOptions } from './verify.js'
 export {
   ACCEPTABLE_ROOT_WINDOW, MAX_CLOCK_GAP_SECONDS, RLN_KEYSTORE_APP_INFO, RLN_TREE_DEPTH, THE_WAKU_NETWORK_RLN, WAKU_RLN_IDENTIFIER
@@ -43,6 +41,5 @@ export {
 export type { RlnNetworkParameters } from './presets.js'
 export { isRlnError, RlnError } from './errors.js'
 export type { RlnErrorReason } from './errors.js'
-export { FIELD_MODULUS } from './field.js'
-export { contractMembership, selector } from './contract.js'
+export { contractMembership } from './contract.js'
 export type { ContractMembership, ContractMembershipInit } from './contract.js'

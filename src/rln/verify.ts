@@ -2,7 +2,7 @@
  * Checks a message's RateLimitProof the way the reference node's validator does (`validateMessage` in
  * `logos_delivery/waku/rln/rln.nim`), less the nullifier log, which is the validator's state.
  */
-import { bytesToHex, equalBytes, isCanonicalFr } from './field.js'
+import { equalBytes, isCanonicalFr } from './field.js'
 import { MAX_CLOCK_GAP_SECONDS } from './presets.js'
 import { decodeRateLimitProof, epochFromBytes, epochOf, externalNullifier, isWellSized, rlnSignal, type RateLimitProof } from './rate-limit-proof.js'
 import type { WakuMessage } from '../message/types.js'
@@ -67,9 +67,4 @@ export function verifyMessageProof (engine: ZerokitEngine, message: WakuMessage,
     verified = false
   }
   return verified ? { ok: true, proof, epoch } : { ok: false, fault: 'invalid-proof', proof }
-}
-
-/** A stable key of a proof's nullifier within its epoch. */
-export function nullifierKey (proof: RateLimitProof): string {
-  return `${bytesToHex(proof.epoch)}/${bytesToHex(proof.nullifier)}`
 }

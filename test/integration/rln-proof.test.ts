@@ -7,12 +7,12 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createIdentity, createRlnProver, decodeRateLimitProof, encodeRateLimitProof, epochBytes, epochOf, externalNullifier,
-  FIELD_MODULUS, isRlnError, loadZerokit, localMembership, memoryMessageIds, rateCommitment, rlnSignal, rootFromProof,
+  isRlnError, loadZerokit, localMembership, memoryMessageIds, rateCommitment, rlnSignal, rootFromProof,
   verifyMessageProof, WAKU_RLN_IDENTIFIER,
   type LocalMembership, type MembershipCredential, type RlnNetworkParameters, type RlnProver, type ZerokitEngine
 } from '../../src/rln/index.js'
 import { fileMessageIds } from '../../src/rln/file-storage.js'
-import { bytesToFr, frToBytes } from '../../src/rln/field.js'
+import { bytesToFr, FIELD_MODULUS, frToBytes } from '../../src/rln/field.js'
 import { isLightPushError } from '../../src/errors.js'
 import { rlnValidator, RLN_VALIDATION_FAILED } from '../../src/node/rln-validator.js'
 import { createDevnet } from '../../src/node/devnet.js'

@@ -4,9 +4,12 @@ import protobuf from 'protobufjs'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
 import {
-  decodeRateLimitProof, encodeRateLimitProof, epochBytes, epochFromBytes, epochOf, isWellSized, PoseidonMerkleTree, rlnSignal,
-  rootFromProof, serializeWitness, splitProofOutput, WAKU_RLN_IDENTIFIER, THE_WAKU_NETWORK_RLN, type RateLimitProof
+  decodeRateLimitProof, encodeRateLimitProof, epochBytes, epochOf, rlnSignal, rootFromProof, WAKU_RLN_IDENTIFIER, THE_WAKU_NETWORK_RLN,
+  type RateLimitProof
 } from '../../src/rln/index.js'
+import { epochFromBytes, isWellSized } from '../../src/rln/rate-limit-proof.js'
+import { PoseidonMerkleTree } from '../../src/rln/merkle.js'
+import { serializeWitness, splitProofOutput } from '../../src/rln/zerokit.js'
 import { bytesToFr, concatBytes, frToBytes, hexToBytes, u64le } from '../../src/rln/field.js'
 import { createMessage, decodeMessage, encodeMessage } from '../../src/message/create.js'
 import { messageHash } from '../../src/message/hash.js'

@@ -2,7 +2,9 @@
 // RLN contract (ABI words big-endian), backed by a tree with a stand-in hash: the decoding is what is tested.
 import { sha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
-import { contractMembership, PoseidonMerkleTree, rootFromProof, selector } from '../../src/rln/index.js'
+import { contractMembership, rootFromProof } from '../../src/rln/index.js'
+import { selector } from '../../src/rln/contract.js'
+import { PoseidonMerkleTree } from '../../src/rln/merkle.js'
 import { bytesToHex, concatBytes } from '../../src/rln/field.js'
 import { isLightPushError } from '../../src/errors.js'
 

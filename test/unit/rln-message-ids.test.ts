@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isRlnError, localStorageMessageIds, memoryMessageIds, MessageIdTracker, type MessageIdStorage } from '../../src/rln/index.js'
+import { isRlnError, localStorageMessageIds, memoryMessageIds, type MessageIdStorage } from '../../src/rln/index.js'
+import { MessageIdTracker } from '../../src/rln/message-ids.js'
 import { fileMessageIds } from '../../src/rln/file-storage.js'
 
 const EPOCH = 2_941_000
