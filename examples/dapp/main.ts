@@ -94,7 +94,7 @@ const cell = (col: string, className: string, text: string, title = ''): HTMLTab
  */
 function accepted (p: ServicePeer): { text: string, title: string } {
   const counted = p.successes + p.failures
-  if (counted > 0) return { text: `${p.successes} of ${counted}`, title: 'answers of 200 out of those of 200, 5xx or none (429, 421 and 4xx say nothing of delivery)' }
+  if (counted > 0) return { text: `${p.successes} of ${counted}`, title: 'answers of 200 out of those of 200 and failed attempts (500, no answer); 503/505, 429, 421 and 4xx say nothing of delivery' }
   if (p.lastVerdict != null) return { text: 'not counted', title: `its answers so far (${p.lastVerdict}) say nothing of whether it delivers` }
   return { text: 'untried', title: 'no push has gone to it yet' }
 }
@@ -102,7 +102,8 @@ function accepted (p: ServicePeer): { text: string, title: string } {
 function renderPeers (): void {
   if (client == null) return
   const rows = client.peers().map((p: ServicePeer, i) => {
-    const seen = p.successes + p.failures > 0
+    // Heard from: a 200, a failure, or a 503/505 (which lowers the relay peers it is credited with to what it said).
+    const seen = p.successes + p.failures > 0 || p.lastVerdict === 'unavailable'
     const took = accepted(p)
     const tr = el('tr', { className: changed.has(p.peer) ? 'flash' : '' },
       cell('rank', 'num', String(i + 1)),
