@@ -39,6 +39,12 @@ export type LightPushErrorCode =
   | 'DISCOVERY_FAILED'
   /** An optional peer dependency that the entry used needs is not installed (`waku-lightpush/webrtc`: `@libp2p/webrtc`). */
   | 'MISSING_DEPENDENCY'
+  /** RLN: every message id of the epoch is used (`nextEpochAt` says when the next begins); no id is ever reused. */
+  | 'RLN_LIMIT'
+  /** RLN: the keystore is malformed, has no matching credential, or the password is wrong. */
+  | 'RLN_KEYSTORE'
+  /** RLN: no proof could be made (not a member, zerokit refused, the message-id state could not be saved). */
+  | 'RLN_PROOF'
 
 /**
  * What one attempt was, for the sender (DESIGN.md, "The sender's decisions"):

@@ -20,3 +20,6 @@ export { decodeRequest, encodeResponse, type DecodedLightPushRequest } from '../
 export { MAX_REQUEST_SIZE, RELAY_PROTOCOL } from '../protocol/constants.js'
 export { decodePeerExchangeRpc, encodePeerExchangeResponse } from '../discovery/peer-exchange.js'
 export { encodeEnr, type EnrInit } from '../discovery/enr.js'
+// RLN on the node's side: verifying proofs (for an enforcing service node) and message ids kept in a file.
+export { rlnValidator, RLN_VALIDATION_FAILED, type RlnValidator, type RlnValidatorInit, type RlnVerdict, type RlnRefusal } from './rln-validator.js'
+export { fileMessageIds } from '../rln/file-storage.js'

@@ -19,18 +19,15 @@ export type RlnErrorReason =
   | 'STATE_STORAGE'
   | 'PROOF_FAILED'
 
-/**
- * The stable code each reason is thrown under until the SDK has RLN codes of its own (see the report of
- * issue #12: `RLN_LIMIT` and `RLN_KEYSTORE` proposed).
- */
+/** The stable code each reason is thrown under. */
 const CODE: Record<RlnErrorReason, LightPushErrorCode> = {
-  WRONG_PASSWORD: 'INVALID_OPTIONS',
-  KEYSTORE_MALFORMED: 'INVALID_OPTIONS',
-  CREDENTIAL_NOT_FOUND: 'INVALID_OPTIONS',
-  MESSAGE_LIMIT: 'EXHAUSTED',
-  NOT_A_MEMBER: 'INVALID_OPTIONS',
-  STATE_STORAGE: 'EXHAUSTED',
-  PROOF_FAILED: 'INVALID_OPTIONS'
+  WRONG_PASSWORD: 'RLN_KEYSTORE',
+  KEYSTORE_MALFORMED: 'RLN_KEYSTORE',
+  CREDENTIAL_NOT_FOUND: 'RLN_KEYSTORE',
+  MESSAGE_LIMIT: 'RLN_LIMIT',
+  NOT_A_MEMBER: 'RLN_PROOF',
+  STATE_STORAGE: 'RLN_PROOF',
+  PROOF_FAILED: 'RLN_PROOF'
 }
 
 export interface RlnErrorOptions extends LightPushErrorOptions {

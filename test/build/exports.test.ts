@@ -38,19 +38,40 @@ const ENTRIES = {
     file: 'dist/node/index',
     values: [
       'FAULT_PROFILES', 'LightPushServer', 'MAX_REQUEST_SIZE', 'MessageArchive', 'PeerExchangeServer', 'RELAY_PROTOCOL',
-      'StoreServer', 'TokenBuckets', 'createDevnet', 'createNodeLibp2p', 'createRelayNode', 'createServiceNode',
-      'decodePeerExchangeRpc', 'decodeRequest', 'decodeStoreQueryRequest', 'encodeEnr', 'encodePeerExchangeResponse',
-      'encodeResponse', 'encodeStoreQueryResponse', 'fileCache', 'isFaultProfile', 'serveStore', 'wakuRelay'
+      'RLN_VALIDATION_FAILED', 'StoreServer', 'TokenBuckets', 'createDevnet', 'createNodeLibp2p', 'createRelayNode',
+      'createServiceNode', 'decodePeerExchangeRpc', 'decodeRequest', 'decodeStoreQueryRequest', 'encodeEnr',
+      'encodePeerExchangeResponse', 'encodeResponse', 'encodeStoreQueryResponse', 'fileCache', 'fileMessageIds',
+      'isFaultProfile', 'rlnValidator', 'serveStore', 'wakuRelay'
     ],
     types: [
       'ArchiveInit', 'ArchivePutResult', 'ArchiveQuery', 'ArchiveQueryResult', 'ArchiveRefusal', 'ArchiveStats',
       'ArchivedMessage', 'DecodedLightPushRequest', 'DecodedStoreQueryRequest', 'Devnet', 'DevnetOptions', 'DevnetService',
       'DevnetServiceSpec', 'EnrInit', 'FaultProfile', 'LightPushServerInit', 'LightPushServerStats', 'NodeLibp2pOptions',
-      'RelayNodeOptions', 'ServeStoreOptions', 'ServedStore', 'ServiceNode', 'ServiceNodeOptions', 'StoreEntryToEncode',
-      'StoreQueryResponseToEncode', 'StoreRelay', 'StoreServerInit', 'StoreServerStats', 'WakuNode', 'WakuNodeLibp2p'
+      'RelayNodeOptions', 'RlnRefusal', 'RlnValidator', 'RlnValidatorInit', 'RlnVerdict', 'ServeStoreOptions', 'ServedStore',
+      'ServiceNode', 'ServiceNodeOptions', 'StoreEntryToEncode', 'StoreQueryResponseToEncode', 'StoreRelay',
+      'StoreServerInit', 'StoreServerStats', 'WakuNode', 'WakuNodeLibp2p'
     ]
   },
-  './webrtc': { file: 'dist/webrtc', values: ['withWebRTC'], types: ['WebRTCOptions'] }
+  './webrtc': { file: 'dist/webrtc', values: ['withWebRTC'], types: ['WebRTCOptions'] },
+  './rln': {
+    file: 'dist/rln/index',
+    values: [
+      'ACCEPTABLE_ROOT_WINDOW', 'KEYSTORE_PBKDF2_ITERATIONS', 'MAX_CLOCK_GAP_SECONDS', 'RLN_KEYSTORE_APP_INFO',
+      'RLN_TREE_DEPTH', 'RlnError', 'THE_WAKU_NETWORK_RLN', 'WAKU_RLN_IDENTIFIER', 'addCredential', 'contractMembership',
+      'createIdentity', 'createKeystore', 'createRlnProver', 'decodeRateLimitProof', 'decryptCredential',
+      'encodeRateLimitProof', 'encryptCredential', 'epochBytes', 'epochOf', 'externalNullifier', 'isRlnError',
+      'keystoreToJson', 'loadZerokit', 'localMembership', 'localStorageMessageIds', 'membershipHash', 'memoryMessageIds',
+      'parseKeystore', 'rateCommitment', 'readCredential', 'rlnSignal', 'rootFromProof', 'verifyMessageProof'
+    ],
+    types: [
+      'ContractMembership', 'ContractMembershipInit', 'EncryptOptions', 'IdentityCredential', 'KeystoreAppInfo',
+      'KeystoreEntry', 'LoadZerokitOptions', 'LocalMembership', 'LocalMembershipOptions', 'Member', 'MembershipCredential',
+      'MembershipInfo', 'MembershipSource', 'MerkleProof', 'MessageIdStorage', 'PoseidonPair', 'RateLimitProof',
+      'ResourceSource', 'RlnCircuitFiles', 'RlnErrorReason', 'RlnKeystore', 'RlnNetworkParameters', 'RlnProofCheck',
+      'RlnProofFault', 'RlnProofValues', 'RlnProver', 'RlnProverInit', 'RlnWitness', 'VerifyOptions', 'ZerokitEngine',
+      'ZerokitLoadTimings'
+    ]
+  }
 } as const
 
 /** The type-only exports of a .d.ts (values are checked at run time). */

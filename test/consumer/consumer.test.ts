@@ -65,22 +65,29 @@ describe('the installed package', () => {
     }
   })
 
-  it('every entry imports from Node.js 20; waku-lightpush/webrtc says which package to install', async () => {
+  it('every entry imports from Node.js 20; waku-lightpush/webrtc and the RLN prover say which package to install', async () => {
     const res = await node(`
       const root = await import('waku-lightpush')
       const nodeEntry = await import('waku-lightpush/node')
       let webrtc
       try { await import('waku-lightpush/webrtc'); webrtc = 'loaded' } catch (err) { webrtc = { code: err.code, message: err.message } }
+      // The RLN entry loads without its optional peer: zerokit is imported only when a prover is made.
+      const rln = await import('waku-lightpush/rln')
+      let zerokit
+      try { await rln.loadZerokit({ circuit: { zkey: new Uint8Array(1), witnessCalculator: new Uint8Array(1) } }); zerokit = 'loaded' } catch (err) { zerokit = err.code }
       console.log(JSON.stringify({
         topic: root.pubsubTopicFor('/toychat/2/huilong/proto'),
-        client: typeof root.createLightPushClient, devnet: typeof nodeEntry.createDevnet, webrtc
+        client: typeof root.createLightPushClient, devnet: typeof nodeEntry.createDevnet, webrtc,
+        prover: typeof rln.createRlnProver, zerokit
       }))`)
     expect(res.stderr).toBe('')
     expect(JSON.parse(res.stdout)).toEqual({
       topic: '/waku/2/rs/1/3',
       client: 'function',
       devnet: 'function',
-      webrtc: { code: 'MISSING_DEPENDENCY', message: expect.stringContaining('npm install @libp2p/webrtc') }
+      webrtc: { code: 'MISSING_DEPENDENCY', message: expect.stringContaining('npm install @libp2p/webrtc') },
+      prover: 'function',
+      zerokit: 'MISSING_DEPENDENCY'
     })
   })
 
@@ -299,7 +306,7 @@ describe('package linters on what is shipped', () => {
     const all = Object.values(report.problems ?? {}).flat() as Array<{ kind: string, resolutionKind?: string }>
     const problems = all.filter((p) => p.resolutionKind == null || ['node16-esm', 'bundler'].includes(p.resolutionKind))
     expect(problems).toEqual([])
-    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(['.', './node', './webrtc'])
+    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(['.', './node', './rln', './webrtc'])
     expect(res.code).toBe(0)
   })
 })

@@ -64,10 +64,10 @@ describe('RLN keystore: the spec\'s test vector', () => {
     expect(await readCredential(ks, 'sup3rsecure', c.membership)).toEqual(c)
   })
 
-  it('a wrong password is WRONG_PASSWORD (a LightPushError, code INVALID_OPTIONS until RLN codes exist), its MAC refused', async () => {
+  it('a wrong password is WRONG_PASSWORD (a LightPushError, code RLN_KEYSTORE), its MAC refused', async () => {
     const err = await rejection(readCredential(parseKeystore(SPEC_KEYSTORE), 'sup3rsecurE'))
     expect(isRlnError(err, 'WRONG_PASSWORD')).toBe(true)
-    expect(isLightPushError(err, 'INVALID_OPTIONS')).toBe(true)
+    expect(isLightPushError(err, 'RLN_KEYSTORE')).toBe(true)
     expect((err as Error).message).toMatch(/Wrong password/)
   })
 })

@@ -33,7 +33,7 @@ describe('message ids', () => {
     const err = await rejection(t.acquire(EPOCH, 'x3', 600))
     expect(isRlnError(err, 'MESSAGE_LIMIT')).toBe(true)
     expect((err as { nextEpochAt: number }).nextEpochAt).toBe((EPOCH + 1) * 600_000)
-    expect((err as { code: string }).code).toBe('EXHAUSTED')
+    expect((err as { code: string }).code).toBe('RLN_LIMIT')
     expect(await t.acquire(EPOCH + 1, 'x3', 600)).toEqual({ messageId: 0, again: false })
   })
 
