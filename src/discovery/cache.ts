@@ -213,7 +213,7 @@ class PeerCacheDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   private loading?: Promise<void>
   private started = false
   private dirty = false
-  private saveTimer?: ReturnType<typeof setTimeout>
+  private saveTimer?: ReturnType<typeof setTimeout> | undefined
   /** The write in progress: writes never overlap, so an older text cannot land after a newer one. */
   private saving: Promise<void> = Promise.resolve()
 

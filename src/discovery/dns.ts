@@ -94,8 +94,8 @@ class DnsDiscoveryModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   readonly [serviceCapabilities] = ['@libp2p/peer-discovery']
   private readonly log: Logger
   private readonly offered = new Map<string, PeerInfo>()
-  private controller?: AbortController
-  private running?: Promise<void>
+  private controller?: AbortController | undefined
+  private running?: Promise<void> | undefined
   private lastWalk?: string
 
   constructor (

@@ -66,10 +66,10 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   readonly [Symbol.toStringTag] = 'waku-peer-exchange'
   readonly [serviceCapabilities] = ['@libp2p/peer-discovery']
   private readonly log: Logger
-  private topologyId?: string
-  private task?: RepeatingTask
+  private topologyId?: string | undefined
+  private task?: RepeatingTask | undefined
   /** Made by start(), aborted by stop(): queries in flight end with the module. */
-  private controller?: AbortController
+  private controller?: AbortController | undefined
   private readonly pxPeers = new Map<string, PeerId>()
   private readonly tally = { asked: 0, failed: 0, offered: new Set<string>() }
 

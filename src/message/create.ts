@@ -152,7 +152,7 @@ export function decodeMessage (bytes: Uint8Array): WakuMessage {
 export function toProto (m: WakuMessage): waku.WakuMessage.$Properties {
   const p: waku.WakuMessage.$Properties = { payload: m.payload, contentTopic: m.contentTopic }
   if (m.version != null) p.version = m.version
-  if (m.timestamp != null) p.timestamp = toInt64(m.timestamp) as waku.WakuMessage.$Properties['timestamp']
+  if (m.timestamp != null) p.timestamp = toInt64(m.timestamp) as NonNullable<waku.WakuMessage.$Properties['timestamp']>
   if (m.meta != null) p.meta = m.meta
   if (m.rateLimitProof != null) p.rateLimitProof = m.rateLimitProof
   if (m.ephemeral != null) p.ephemeral = m.ephemeral

@@ -37,9 +37,9 @@ interface Known {
   failures: number
   nextDialAt: number
   dialing: boolean
-  connectedAt?: number
+  connectedAt?: number | undefined
   /** Why the last dial failed, in words (cleared by a dial that connects). */
-  lastError?: string
+  lastError?: string | undefined
 }
 
 /** A connection that ends sooner than this after the dial counts as a failed dial (the peer hung up on us). */
@@ -75,9 +75,9 @@ export function describeDialError (err: unknown): string {
 export class ConnectionUpkeep {
   private readonly known = new Map<string, Known>()
   private readonly notService = new Set<string>()
-  private task?: RepeatingTask
+  private task?: RepeatingTask | undefined
   /** Made by start(), aborted by stop(): dials in flight end with the upkeep, and a restart gets a fresh one. */
-  private controller?: AbortController
+  private controller?: AbortController | undefined
   private readonly options: Required<UpkeepOptions>
   readonly target: number
 

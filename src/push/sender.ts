@@ -128,7 +128,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
     best = decision.best
     last = attempt
     if (decision.effect !== undefined) {
-      const score = c.selector.record(attempt.peer, { verdict: attempt.verdict, effect: decision.effect, relayPeerCount: attempt.relayPeerCount, ms: attempt.ms, pubsubTopic })
+      const score = c.selector.record(attempt.peer, { verdict: attempt.verdict, effect: decision.effect, ...(attempt.relayPeerCount !== undefined ? { relayPeerCount: attempt.relayPeerCount } : {}), ms: attempt.ms, pubsubTopic })
       c.emit('peer:score', score)
     }
     const index = attempts.indexOf(attempt)

@@ -40,12 +40,12 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   private readonly identifyLater: IdentifyLater
   /** The client-wide push defaults, checked once: a push with no options of its own uses them as they are. */
   private readonly policy: PushPolicy
-  private topologyId?: string
+  private topologyId?: string | undefined
   private activePushes = 0
   /** Made by start(), aborted (with STOPPED) by stop(): pushes and waits in flight end at once. */
-  private lifetime?: AbortController
+  private lifetime?: AbortController | undefined
   /** The sender's components of this run (made in start()). */
-  private sender?: SenderComponents
+  private sender?: SenderComponents | undefined
 
   constructor (private readonly components: LightPushComponents, private readonly init: LightPushInit = {}) {
     super()
@@ -173,7 +173,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     if (id == null) throw new LightPushError('STREAM_ERROR', `Peer ${peer} is no longer connected.`)
     try {
       return await sendLightPushRequest({
-        newStream: async (protocols, opts) => await this.components.connectionManager.openStream(id, protocols, { signal: opts?.signal })
+        newStream: async (protocols, opts) => await this.components.connectionManager.openStream(id, protocols, opts?.signal != null ? { signal: opts.signal } : {})
           .catch((err: unknown) => {
             // Said by the peer itself: it does not serve light push (a candidate can turn out so).
             if (err instanceof Error && err.name === 'UnsupportedProtocolError') this.notLightPush(id)

@@ -128,7 +128,7 @@ export function encodeStoreQueryRequest (request: StoreQueryRequest): Uint8Array
     const value = request[key]
     if (value == null) continue
     if (!isInt64(value)) throw invalid(`${key} must be a bigint of nanoseconds within int64.`)
-    p[key] = toInt64(value) as waku.StoreQueryRequest.$Properties['timeStart']
+    p[key] = toInt64(value) as NonNullable<waku.StoreQueryRequest.$Properties['timeStart']>
   }
   if (request.messageHashes != null && request.messageHashes.length > 0) {
     p.messageHashes = request.messageHashes.map((h, i) => checkHash(h, `messageHashes[${i}]`))
