@@ -13,7 +13,10 @@
 //   5. bundle sizes (bench/size.mjs);
 //   6. the service node: pushes/s and the devnet process heap before/after 100,000 pushes (bench/throughput.mjs);
 //   7. install and package size: what `npm install` puts in a fresh folder, the tarball, and Vite apps built in
-//      it, ours vs @waku/sdk 0.0.36 (bench/install-size.mjs).
+//      it, ours vs @waku/sdk 0.0.36 (bench/install-size.mjs);
+//   8. load: 4 processes x 10 clients at one service node with its rate limit on, next to a well-behaved client:
+//      answers/s (200, 429), the well-behaved client's p50/p99 against it alone, the node's RSS, and whether every
+//      process exits by itself once its clients are stopped (bench/load.mjs).
 //
 // Needs `npm run build:node` and `npm run build:cdn` (the npm script runs both; dist/examples, which the tarball
 // of row 7 ships, is built here with `npm run build:examples` when missing) and js-waku installed in
@@ -35,17 +38,19 @@ import { IMPORT_GROUPS, coldChromiumAll, coldNode, coldNodeAll, importTimes } fr
 import { WAKU_SDK_DIR } from './waku-sdk.mjs'
 import { INSTALL_TARGET_BYTES, installSizeNotes, installSizeTable, measureInstallSizes } from './install-size.mjs'
 import { compareSummaries, profileThisProcess, readProfile, summarize } from './profile.mjs'
+import { LOAD_DEFAULTS, loadSection, loadSummaryRow, measureLoad } from './load.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const env = process.env
-const FULL = { latencyN: 500, latencyWarmup: 100, seconds: 3, pushes: 100_000, coldRuns: 8, chromiumRuns: 5, faultPushes: 1000, faultRounds: 4, profileOps: 300 }
-const QUICK = { latencyN: 100, latencyWarmup: 20, seconds: 1, pushes: 5000, coldRuns: 2, chromiumRuns: 2, faultPushes: 200, faultRounds: 2, profileOps: 100 }
+const FULL = { latencyN: 500, latencyWarmup: 100, seconds: 3, pushes: 100_000, coldRuns: 8, chromiumRuns: 5, faultPushes: 1000, faultRounds: 4, profileOps: 300, loadProcesses: LOAD_DEFAULTS.processes, loadClients: LOAD_DEFAULTS.clients, loadSeconds: LOAD_DEFAULTS.seconds }
+const QUICK = { latencyN: 100, latencyWarmup: 20, seconds: 1, pushes: 5000, coldRuns: 2, chromiumRuns: 2, faultPushes: 200, faultRounds: 2, profileOps: 100, loadProcesses: 2, loadClients: 5, loadSeconds: 4 }
 // `--report <results.json>`: write the report again from the raw results a run saved (no measuring).
 const REPORT_FROM = process.argv.includes('--report') ? process.argv[process.argv.indexOf('--report') + 1] : null
 const saved = REPORT_FROM != null ? JSON.parse(readFileSync(REPORT_FROM, 'utf8')) : null
 const cfg = saved?.cfg ?? { ...(env.BENCH_QUICK === '1' ? QUICK : FULL) }
 if (saved == null && env.BENCH_PUSHES != null) cfg.pushes = Number(env.BENCH_PUSHES)
-const isFull = Object.entries(FULL).every(([k, v]) => cfg[k] === v)
+// (Results saved before row 8 existed have no load counts: they stay full runs.)
+const isFull = Object.entries(FULL).every(([k, v]) => cfg[k] === v || (saved != null && k.startsWith('load') && cfg[k] === undefined))
 const OUT = isFull ? join(ROOT, 'bench/RESULTS.md') : join(os.tmpdir(), 'waku-lightpush-RESULTS.quick.md')
 const PROFILES = saved?.profiles ?? join(os.tmpdir(), `waku-lightpush-bench-${process.pid}`)
 mkdirSync(PROFILES, { recursive: true })
@@ -296,6 +301,14 @@ if (saved == null) try {
     await cleanClient?.stop()
     await cleanNet.stop()
   }
+
+  // ---- 8. load: many clients in several processes at a rate-limited service node -------------------------
+  log(`load: ${cfg.loadProcesses} processes x ${cfg.loadClients} clients for ${cfg.loadSeconds} s at a rate-limited service node, a well-behaved client alongside`)
+  // A load run that breaks leaves the rows before it to the report.
+  results.load = await measureLoad({ processes: cfg.loadProcesses, clients: cfg.loadClients, seconds: cfg.loadSeconds }, { log: (...a) => log(' ', ...a) })
+    .catch((err) => { log(`  load run failed: ${err?.stack ?? err}`); return undefined })
+  const late = results.load?.processes.filter((p) => p.exitMs == null || p.exitMs > results.load.cfg.exitWithinMs) ?? []
+  if (results.load != null) log(`  ${results.load.served.toFixed(0)} answers/s (429: ${results.load.tooMany.toFixed(0)}/s); well-behaved p99 ${results.load.steady.alone.p99.toFixed(1)} -> ${results.load.steady.loaded.p99.toFixed(1)} ms; ${late.length === 0 ? 'every process exited by itself' : `**${late.length} process(es) did not exit by themselves**`}`)
 } finally {
   await wakuSdk?.stop().catch(() => {})
   await client?.stop().catch(() => {})
@@ -349,7 +362,8 @@ const summary = [
     ['7', 'install size, dapp: node_modules (MB)', mb(Inst.installs.dapp.bytes), `@waku/sdk ${mb(Inst.installs.wakuSdk.bytes)}`, x(Inst.installs.dapp.bytes / Inst.installs.wakuSdk.bytes), `<= ${mb(INSTALL_TARGET_BYTES)} MB`, met(Inst.installs.dapp.bytes <= INSTALL_TARGET_BYTES)],
     ['7', 'install size, dapp with WebRTC: node_modules (MB)', mb(Inst.installs.webrtc.bytes), '', '', '', ''],
     ['7', 'tarball packed', kb(Inst.tarballs.ours.size), `@waku/sdk ${kb(Inst.tarballs.wakuSdk.size)}`, x(Inst.tarballs.ours.size / Inst.tarballs.wakuSdk.size), '', '']
-  ] : [])
+  ] : []),
+  ...(results.load != null ? [loadSummaryRow(results.load)] : [])
 ]
 
 const md = []
@@ -437,6 +451,11 @@ if (Inst != null) {
   md.push(installSizeTable(Inst))
   md.push('')
   md.push(...installSizeNotes(Inst))
+  md.push('')
+}
+
+if (results.load != null) {
+  md.push(...loadSection(results.load, { heading: '## 8. Load' }))
   md.push('')
 }
 
