@@ -1,4 +1,4 @@
-import { TypedEventEmitter } from 'main-event'
+import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { LightPushError } from '../errors.js'
 import { prepareMessage, type MessageInput } from '../message/create.js'
@@ -82,6 +82,8 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   async start (): Promise<void> {
     if (this.lifetime != null) return
     this.lifetime = new AbortController()
+    // Every push and wait in flight listens to it: a burst of them is not a leak.
+    setMaxListeners(Infinity, this.lifetime.signal)
     this.sender = this.senderComponents(this.lifetime.signal)
     this.topologyId = await this.components.registrar.register(LIGHTPUSH_PROTOCOL, {
       onConnect: async (peer) => {
