@@ -1,5 +1,5 @@
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
-import { webSockets } from '@libp2p/websockets'
+import { webSockets } from './websockets.js'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'

@@ -1,6 +1,6 @@
 import './polyfills.js'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { webSockets } from '@libp2p/websockets'
+import { webSockets } from '../websockets.js'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { mplex } from '@libp2p/mplex'

@@ -179,8 +179,14 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
           // Wait for an attempt to end, or for the hedge delay: then add an attempt on a fresh peer.
           const canHedge = policy.hedgeAfterMs !== false && started < policy.maxAttempts
           const hedge = canHedge ? timer(hedgeDelay(c, policy)) : undefined
-          const settled = await Promise.race([...[...running].map((r) => r.settled), ...(hedge != null ? [hedge.promise] : []), stopped])
-          hedge?.clear()
+          let settled: Running | typeof HEDGE
+          try {
+            settled = await Promise.race([...[...running].map((r) => r.settled), ...(hedge != null ? [hedge.promise] : []), stopped])
+          } finally {
+            // Also when the push ends while waiting (stop(), the caller's signal, the deadline): a hedge timer left
+            // armed kept a stopped client's process alive for up to attemptTimeoutMs (5 s).
+            hedge?.clear()
+          }
           if (settled === HEDGE) {
             const peer = pick(c, look(), tried, true)
             if (peer != null) {

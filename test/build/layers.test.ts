@@ -9,7 +9,7 @@ import { ROOT } from '../../bench/size-lib.mjs'
 const SRC = join(ROOT, 'src')
 /** Lower layers first; a module may import its own layer's and lower ones. */
 const LAYERS: Record<string, number> = {
-  utils: 0, 'errors.ts': 0, proto: 0,
+  utils: 0, 'errors.ts': 0, proto: 0, 'websockets.ts': 0,
   message: 1,
   protocol: 2,
   peers: 3,
