@@ -9,7 +9,7 @@ import { lightPush, type LightPush, type LightPushInit } from './service/index.j
 import { wakuMetadata } from './protocol/metadata.js'
 import { allShards, type ShardingOptions } from './message/sharding.js'
 import { THE_WAKU_NETWORK_PRESET, type NetworkPreset } from './discovery/presets.js'
-import { peerCache, recordScore, type PeerCache, type PeerCacheInit } from './discovery/cache.js'
+import { peerCache, type PeerCache, type PeerCacheInit } from './discovery/cache.js'
 import { dnsDiscovery, type DnsDiscovery } from './discovery/dns.js'
 import { peerExchange, type PeerExchangeDiscovery, type PeerExchangeInit } from './discovery/peer-exchange.js'
 import { webCryptoIdentity } from './peers/identity.js'
@@ -212,9 +212,6 @@ export async function createLightPushClient (options: LightPushClientOptions = {
     }
   }) as unknown as LightPushLibp2p
   const service = libp2p.services.lightPush
-  // Set while libp2p was built (TypeScript cannot see the callback's assignment).
-  const known = sources?.cache as PeerCache | undefined
-  if (known != null) service.addEventListener('peer:score', (evt) => { recordScore(known, evt.detail) })
   return {
     libp2p,
     lightPush: service,

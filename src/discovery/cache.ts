@@ -9,7 +9,7 @@ import type {
   ComponentLogger, IdentifyResult, Libp2pEvents, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerDiscoveryProvider, PeerId, PeerInfo,
   PeerStore, Startable, TypedEventTarget
 } from '@libp2p/interface'
-import type { PeerScore } from '../peers/stats.js'
+import { PEER_SCORE_EVENT, type PeerScore } from '../peers/stats.js'
 
 /** Entries kept by default: enough service peers for several sessions, small enough for localStorage. */
 export const DEFAULT_MAX_ENTRIES = 50
@@ -117,10 +117,10 @@ export interface PeerCache extends PeerDiscovery, PeerDiscoveryProvider, Startab
  * A peer cache for libp2p's `peerDiscovery` list. At start it loads the storage and emits a `peer` event for
  * each fresh entry, best first, so the light push service dials peers that served it before while other
  * discovery is still running. It adds every peer that identifies with light push v3, and takes the figures
- * the client reports (`recordScore` on the service's `peer:score` events).
+ * the light push service reports on libp2p's event bus (PEER_SCORE_EVENT), wherever the cache was configured.
  *
  * ```ts
- * const client = await createLightPushClient({ peerDiscovery: [peerCache()] })
+ * const client = await createLightPushClient({ discovery: { modules: [peerCache(), bootstrap({ list })] } })
  * ```
  * The cached peers are offered in `afterStart`, as soon as every module has started: ahead of
  * `@libp2p/bootstrap`, which offers its list from a timer (checked on real nodes in
@@ -221,6 +221,7 @@ class PeerCacheDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     super()
     this.log = components.logger.forComponent('waku-lightpush:peer-cache')
     this.onIdentify = this.onIdentify.bind(this)
+    this.onScore = this.onScore.bind(this)
   }
 
   /** Loads before any module starts, so a slow storage (a file) still puts cached peers ahead of the rest. */
@@ -233,6 +234,7 @@ class PeerCacheDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     await this.load()
     this.started = true
     this.components.events.addEventListener('peer:identify', this.onIdentify)
+    this.components.events.addEventListener(PEER_SCORE_EVENT as keyof Libp2pEvents, this.onScore as never)
   }
 
   /**
@@ -255,10 +257,16 @@ class PeerCacheDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implemen
     }
   }
 
+  /** The light push service's figures of a peer (PEER_SCORE_EVENT), wherever the cache was configured. */
+  private onScore (evt: CustomEvent<PeerScore>): void {
+    recordScore(this, evt.detail)
+  }
+
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.events.removeEventListener(PEER_SCORE_EVENT as keyof Libp2pEvents, this.onScore as never)
     await this.flush()
   }
 

@@ -55,7 +55,7 @@ export interface DnsDiscovery extends PeerDiscovery, Startable {
  * walk. Stopping aborts the lookups in flight.
  *
  * ```ts
- * createLightPushClient({ peerDiscovery: [dnsDiscovery({ enrTrees, dohResolvers })] })
+ * createLightPushClient({ discovery: { modules: [dnsDiscovery({ enrTrees, dohResolvers })] } })
  * ```
  */
 export function dnsDiscovery (init: DnsDiscoveryInit): (components?: DnsDiscoveryComponents) => DnsDiscovery {

@@ -62,3 +62,9 @@ export function newPeerStats (peer: string): PeerStats {
 export function ewma (previous: number | undefined, sample: number, alpha: number): number {
   return previous === undefined ? sample : previous + alpha * (sample - previous)
 }
+
+/**
+ * The event on libp2p's bus that carries each `PeerScore` the light push service learns: a peer cache among the
+ * node's discovery modules records it, however the app put the cache there.
+ */
+export const PEER_SCORE_EVENT = 'waku-lightpush:peer-score'

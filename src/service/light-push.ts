@@ -15,11 +15,12 @@ import { sendPush, type SenderComponents } from '../push/sender.js'
 import { linkedSignal } from '../push/signals.js'
 import { componentLogger } from '../utils/logger.js'
 import { ServicePeers } from './service-peers.js'
+import { PEER_SCORE_EVENT } from '../peers/stats.js'
 import type { LightPush, LightPushComponents, LightPushInit, WaitForServicePeersOptions } from './index.js'
 import type { LightPushEvents } from '../push/events.js'
 import type { ServicePeer } from '../peers/stats.js'
 import type { PushOptions, PushResult } from '../push/types.js'
-import type { Connection, Logger, PeerId } from '@libp2p/interface'
+import type { Connection, Libp2pEvents, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** How long `waitForServicePeers` waits when it is given no signal. */
@@ -166,7 +167,10 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
       peersChanged: async (signal) => { await this.servicePeers.nextChange(signal) },
       request: async (peer, request, signal) => await this.request(peer, request, signal),
       // An event nobody listens to is not built: a push would otherwise make three.
-      emit: (type, detail) => { if (this.listenerCount(type) > 0) this.safeDispatchEvent(type, { detail }) }
+      emit: (type, detail) => {
+        if (this.listenerCount(type) > 0) this.safeDispatchEvent(type, { detail })
+        if (type === 'peer:score') this.components.events.safeDispatchEvent(PEER_SCORE_EVENT as keyof Libp2pEvents, { detail } as never)
+      }
     }
   }
 

@@ -82,6 +82,17 @@ describe('peer cache on real nodes', () => {
     expect(discovered.slice(0, 2)).toEqual([cached.peerId, bootstrapped.peerId])
   })
 
+  it('a peerCache() among the app\'s own discovery modules records the service\'s scores too (was: only the default one)', async () => {
+    const [service] = net.services
+    const storage = memoryStorage()
+    const c = await client({ discovery: { modules: [peerCache({ storage, saveDelayMs: 0 }), bootstrap({ list: [service.multiaddrs[0]], timeout: 0 })] } })
+    await c.waitForServicePeers({ count: 1, signal: AbortSignal.timeout(10_000) })
+    await push(c, 3)
+    await c.stop()
+    const saved = parseCachedPeers(storage.data).find((p) => p.peerId === service.peerId)
+    expect(saved?.successes).toBeGreaterThanOrEqual(1)
+  })
+
   it('a stale or unreachable cache entry does not stop bootstrap from working', async () => {
     const [service] = net.services
     const gone = net.services[1]
