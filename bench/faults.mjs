@@ -69,13 +69,43 @@ export async function run (label, devnet, { pushes, concurrency }) {
   }
 }
 
+/** Issue 11, point 0: one good service node among four faulty ones, met by fresh clients that know nothing yet. */
+export const FIRST_PUSH_DEVNET = { relays: 4, services: [{ fault: 'always-503' }, { fault: 'strict-429' }, { fault: 'zero-count' }, { fault: 'garbage' }, {}] }
+
+/** `clients` fresh clients in turn, each connected to every service node, each pushing once: its first push. */
+export async function firstPushes (clients) {
+  const net = await spawnDevnet(FIRST_PUSH_DEVNET)
+  const latencies = []
+  let delivered = 0, attempts = 0
+  try {
+    for (let i = 0; i < clients; i++) {
+      const client = await faultClient(net)
+      const t = performance.now()
+      try {
+        const res = await client.push({ contentTopic: CONTENT_TOPIC, payload: new TextEncoder().encode(`first ${i}`) })
+        delivered++
+        attempts += res.attempts.length
+      } catch (err) {
+        attempts += err.attempts?.length ?? 0
+      } finally {
+        latencies.push(performance.now() - t)
+        await client.stop()
+      }
+    }
+  } finally {
+    await net.stop()
+  }
+  return { label: 'first push of a fresh client: 1 good + always-503, strict-429, zero-count, garbage', pushes: clients, delivered, attempts, latencies, wall: latencies.reduce((a, b) => a + b, 0) }
+}
+
 if (isMain(import.meta.url)) {
   const PUSHES = Number(process.argv[2] ?? 1000)
   const CONCURRENCY = Number(process.argv[3] ?? 16)
   const faulty = await run(FAULTY_LABEL, FAULTY_DEVNET, { pushes: PUSHES, concurrency: CONCURRENCY })
   const clean = await run(`${GOOD * 2} good, no faults`, CLEAN_DEVNET, { pushes: PUSHES, concurrency: CONCURRENCY })
+  const first = await firstPushes(Number(process.argv[4] ?? 10))
   console.log(`${PUSHES} pushes, ${CONCURRENCY} in flight, ${new Date().toISOString()}\n`)
-  console.log(table(['devnet', 'delivered %', 'attempts/push', 'p50 ms', 'p99 ms', 'wall s'], [faulty, clean].map((r) => {
+  console.log(table(['devnet', 'delivered %', 'attempts/push', 'p50 ms', 'p99 ms', 'wall s'], [faulty, clean, first].map((r) => {
     const s = stats(r.latencies)
     return [r.label, (100 * r.delivered / r.pushes).toFixed(1), (r.attempts / r.pushes).toFixed(3), ms(s.p50), ms(s.p99), (r.wall / 1000).toFixed(1)]
   })))
