@@ -1,6 +1,9 @@
 import { LightPushError } from '../errors.js'
 import type { Backoff, PushOptions } from './types.js'
 
+/** The longest delay a timer takes (setTimeout's 32-bit signed limit). */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** Push options with every default applied: the retry policy as data. */
 export interface PushPolicy {
   minRelayPeers: number
@@ -41,8 +44,15 @@ export function resolvePolicy (...layers: Array<PushOptions | undefined>): PushP
   }
   const positive = ['maxAttempts', 'attemptTimeoutMs', 'timeoutMs', 'redundancy'] as const
   for (const key of positive) {
-    if (!(Number.isFinite(policy[key]) && policy[key] >= 1)) throw invalid(`${key} must be a number >= 1, got ${policy[key]}`)
+    if (!(typeof policy[key] === 'number' && Number.isFinite(policy[key]) && policy[key] >= 1)) throw invalid(`${key} must be a number >= 1, got ${String(policy[key])}`)
   }
+  // Timers take at most 2^31-1 ms: a longer one fires after 1 ms (Node.js) or at once (browsers).
+  for (const key of ['attemptTimeoutMs', 'timeoutMs'] as const) {
+    if (policy[key] > MAX_TIMER_MS) throw invalid(`${key} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${policy[key]}`)
+  }
+  const h0 = policy.hedgeAfterMs
+  if (typeof h0 === 'number' && h0 > MAX_TIMER_MS) throw invalid(`hedgeAfterMs must be at most ${MAX_TIMER_MS} ms, got ${h0}`)
+  if (policy.backoff.maxMs > MAX_TIMER_MS) throw invalid(`backoff.maxMs must be at most ${MAX_TIMER_MS} ms, got ${policy.backoff.maxMs}`)
   if (!(Number.isInteger(policy.minRelayPeers) && policy.minRelayPeers >= 0)) {
     throw invalid(`minRelayPeers must be an integer >= 0, got ${policy.minRelayPeers}`)
   }

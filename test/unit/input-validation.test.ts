@@ -80,3 +80,14 @@ describe('push and wait options', () => {
     }
   })
 })
+
+describe('timer bounds (issue 11, point 7)', () => {
+  it('timeoutMs 2**40 and attemptTimeoutMs 2**33 are INVALID_OPTIONS (they passed and fired after 1 ms); 2**31-1 passes', async () => {
+    const { resolvePolicy } = await import('../../src/push/policy.js')
+    expect(code(() => resolvePolicy({ timeoutMs: 2 ** 40 }))).toBe('INVALID_OPTIONS')
+    expect(code(() => resolvePolicy({ attemptTimeoutMs: 2 ** 33 }))).toBe('INVALID_OPTIONS')
+    expect(code(() => resolvePolicy({ hedgeAfterMs: 2 ** 32 }))).toBe('INVALID_OPTIONS')
+    expect(code(() => resolvePolicy({ timeoutMs: '5000' as unknown as number }))).toBe('INVALID_OPTIONS')
+    expect(resolvePolicy({ timeoutMs: 2 ** 31 - 1 }).timeoutMs).toBe(2 ** 31 - 1)
+  })
+})
