@@ -126,17 +126,16 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     this.log('stopped')
   }
 
-  /** The signal of a running service; throws STOPPED when it is stopped (or was never started). */
-  private running (): AbortSignal {
-    const signal = this.lifetime?.signal
-    if (signal == null || signal.aborted) {
+  /** The sender of a running service (made with its lifetime); throws STOPPED when stopped or never started. */
+  private running (): SenderComponents {
+    if (this.sender == null || this.lifetime == null || this.lifetime.signal.aborted) {
       throw new LightPushError('STOPPED', 'The light push service is stopped: create a new client (or start its libp2p node again).')
     }
-    return signal
+    return this.sender
   }
 
   async push (message: MessageInput, options: PushOptions = {}): Promise<PushResult> {
-    this.running()
+    const sender = this.running()
     checkSignal(options?.signal, 'push')
     const policy = hasPolicyOptions(options) ? resolvePolicy(this.init.push, options) : this.policy
     const prepared = prepareMessage(message, {
@@ -144,8 +143,6 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
       ...(options.pubsubTopic != null ? { pubsubTopic: options.pubsubTopic } : {}),
       ...(this.init.maxMessageSize != null ? { maxMessageSize: this.init.maxMessageSize } : {})
     })
-    const sender = this.sender
-    if (sender == null) throw new LightPushError('STOPPED', 'The light push service is stopped: create a new client (or start its libp2p node again).')
     this.activePushes++
     try {
       return await sendPush(sender, prepared, policy, options.signal)
