@@ -45,6 +45,12 @@ export type LightPushErrorCode =
   | 'RLN_KEYSTORE'
   /** RLN: no proof could be made (not a member, zerokit refused, the message-id state could not be saved). */
   | 'RLN_PROOF'
+  /**
+   * RLN: the network refuses messages without an RLN proof and the client has no prover (`rln` option, from
+   * `waku-lightpush/rln`). Said before any network use when the network preset needs RLN, else when a node
+   * refuses a message for its missing proof (420 `RLN validation failed`).
+   */
+  | 'RLN_REQUIRED'
 
 /**
  * What one attempt was, for the sender (DESIGN.md, "The sender's decisions"):

@@ -12,6 +12,21 @@ export interface NetworkPreset extends ShardingOptions {
   readonly bootstrap: readonly string[]
   /** DNS-over-HTTPS endpoints for the ENR trees (JSON API), tried in order. */
   readonly dohResolvers: readonly string[]
+  /**
+   * The network's RLN rate limiting, when its relays enforce it: a client of this preset must attach proofs
+   * (the `rln` option). Absent: no RLN.
+   */
+  readonly rln?: RlnParameters
+}
+
+/** A network's RLN parameters (17/WAKU2-RLN-RELAY v2). */
+export interface RlnParameters {
+  /** Seconds per epoch. */
+  readonly epochSizeSeconds: number
+  /** Messages per membership per epoch. */
+  readonly userMessageLimit: number
+  /** The on-chain membership contract. */
+  readonly contract?: { readonly chainId: number, readonly address: string }
 }
 
 /**
@@ -29,7 +44,9 @@ export const THE_WAKU_NETWORK_PRESET: NetworkPreset = freezePreset({
     '/dns4/node-01.gc-us-central1-a.waku.sandbox.status.im/tcp/8000/wss/p2p/16Uiu2HAmRv1iQ3NoMMcjbtRmKxPuYBbF9nLYz2SDv9MTN8WhGuUU',
     '/dns4/node-01.ac-cn-hongkong-c.waku.sandbox.status.im/tcp/8000/wss/p2p/16Uiu2HAmQYiojgZ8APsh9wqbWNyCstVhnp9gbeNrxSEQnLJchC92'
   ],
-  dohResolvers: ['https://cloudflare-dns.com/dns-query', 'https://dns.google/resolve']
+  dohResolvers: ['https://cloudflare-dns.com/dns-query', 'https://dns.google/resolve'],
+  // TheWakuNetworkConf in logos-messaging/logos-delivery, logos_delivery/waku/factory/networks_config.nim.
+  rln: { epochSizeSeconds: 600, userMessageLimit: 100, contract: { chainId: 59141, address: '0xB9cd878C90E49F797B4431fBF4fb333108CB90e6' } }
 })
 
 /** Every preset by name. */
@@ -43,6 +60,7 @@ function freezePreset (preset: NetworkPreset): NetworkPreset {
     ...preset,
     enrTrees: Object.freeze([...preset.enrTrees]),
     bootstrap: Object.freeze([...preset.bootstrap]),
-    dohResolvers: Object.freeze([...preset.dohResolvers])
+    dohResolvers: Object.freeze([...preset.dohResolvers]),
+    ...(preset.rln != null ? { rln: Object.freeze({ ...preset.rln, ...(preset.rln.contract != null ? { contract: Object.freeze({ ...preset.rln.contract }) } : {}) }) } : {})
   })
 }

@@ -1,5 +1,6 @@
 import type { Attempt } from '../errors.js'
 import type { Hex } from '../message/hash.js'
+import type { WakuMessage } from '../message/types.js'
 
 export type { Attempt } from '../errors.js'
 
@@ -61,4 +62,19 @@ export interface PushOptions {
    */
   hedgeAfterMs?: number | 'auto' | false
   backoff?: Backoff
+}
+
+/**
+ * What a push needs of an RLN prover: `createRlnProver` of `waku-lightpush/rln` makes one. With it, every push
+ * without a proof of its own gets one, made after its timestamp is fixed; a retry sends the same proof.
+ */
+export interface RateLimitProver {
+  /** The RLN network proven for: a client of another cluster refuses the prover. */
+  readonly network: { readonly name: string, readonly clusterId?: number, readonly epochSizeSeconds: number }
+  /** The encoded RateLimitProof (WakuMessage field 21) of a message whose timestamp is set. */
+  attach(message: WakuMessage, pubsubTopic: string, signal?: AbortSignal): Promise<Uint8Array>
+  /** Resolves when the current epoch has a message id left (or throws RLN_LIMIT, or at `deadline`, Unix ms). */
+  waitForCapacity(options?: { signal?: AbortSignal, deadline?: number }): Promise<void>
+  /** Fetches the Merkle path again; true when the root changed. */
+  refresh(signal?: AbortSignal): Promise<boolean>
 }

@@ -3,7 +3,7 @@
  * logos-messaging/logos-delivery: `logos_delivery/waku/factory/networks_config.nim` (`TheWakuNetworkConf`) and
  * `logos_delivery/waku/rln/constants.nim` (identifier, tree depth, root window, clock gap, keystore app info).
  */
-import { THE_WAKU_NETWORK } from '../message/sharding.js'
+import { THE_WAKU_NETWORK_PRESET } from '../discovery/presets.js'
 
 /** `rln/waku-rln-relay/v2.0.0` as 32 bytes, zero-padded: the reference node's `DefaultRlnIdentifier`. */
 export const WAKU_RLN_IDENTIFIER: Uint8Array = (() => {
@@ -43,14 +43,18 @@ export interface RlnNetworkParameters {
 }
 
 /**
- * The Waku Network (cluster 1): on-chain membership on Linea Sepolia (chain id 59141), epoch 600 s, 100 messages
+ * The Waku Network (cluster 1), from its network preset: on-chain membership on Linea Sepolia (chain id 59141), epoch 600 s, 100 messages
  * per epoch. Source: `TheWakuNetworkConf` in logos-delivery's `networks_config.nim`.
  */
-export const THE_WAKU_NETWORK_RLN: RlnNetworkParameters = Object.freeze({
-  name: 'the-waku-network',
-  clusterId: THE_WAKU_NETWORK.clusterId,
-  epochSizeSeconds: 600,
-  userMessageLimit: 100,
-  rlnIdentifier: WAKU_RLN_IDENTIFIER,
-  contract: Object.freeze({ chainId: 59141, address: '0xB9cd878C90E49F797B4431fBF4fb333108CB90e6' })
-})
+export const THE_WAKU_NETWORK_RLN: RlnNetworkParameters = (() => {
+  const rln = THE_WAKU_NETWORK_PRESET.rln
+  if (rln?.contract == null) throw new Error('The Waku Network preset has no RLN parameters')
+  return Object.freeze({
+    name: THE_WAKU_NETWORK_PRESET.name,
+    clusterId: THE_WAKU_NETWORK_PRESET.clusterId,
+    epochSizeSeconds: rln.epochSizeSeconds,
+    userMessageLimit: rln.userMessageLimit,
+    rlnIdentifier: WAKU_RLN_IDENTIFIER,
+    contract: rln.contract
+  })
+})()

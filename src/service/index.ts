@@ -16,7 +16,7 @@ import type { UpkeepOptions } from '../peers/upkeep.js'
 import type { IdentifyRunner } from '../peers/identify-later.js'
 import type { LightPushEvents } from '../push/events.js'
 import type { ServicePeer } from '../peers/stats.js'
-import type { PushOptions, PushResult } from '../push/types.js'
+import type { PushOptions, PushResult, RateLimitProver } from '../push/types.js'
 import type { MessageInput } from '../message/create.js'
 import type { ComponentLogger, Libp2pEvents, PeerStore, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -47,6 +47,17 @@ export interface LightPushInit {
    * peer exchange) through it.
    */
   discoveryNotes?: () => string[]
+  /**
+   * RLN proofs, for a network that enforces RLN (The Waku Network does): `createRlnProver(...)` of
+   * `waku-lightpush/rln`. Every push without a `rateLimitProof` of its own gets one. Its network must be this
+   * service's cluster (INVALID_OPTIONS otherwise).
+   */
+  rln?: RateLimitProver
+  /**
+   * The network refuses messages without an RLN proof: with no `rln`, a push without its own proof fails with
+   * RLN_REQUIRED before any network use. `createLightPushClient` sets it from its network preset. Default false.
+   */
+  rlnRequired?: boolean
 }
 
 /** The libp2p components the light push service uses. */
