@@ -204,6 +204,9 @@ export async function createLightPushClient (options: LightPushClientOptions = {
       // nwaku hangs up on peers that do not answer metadata: a client must speak it to stay connected.
       metadata: wakuMetadata({ clusterId: sharding.clusterId, shards: allShards(sharding) }),
       lightPush: lightPush({
+        // The preset's RLN rule holds on the preset's network: named, or reached through its own discovery. An app
+        // that names its own peers without a `network` may be anywhere (a devnet); a node's refusal then says so.
+        rlnRequired: network.rln != null && (options.network != null || (found.bootstrap == null && found.enrTrees == null && found.modules == null)),
         ...serviceInit(options),
         sharding,
         identifyConnections: true,

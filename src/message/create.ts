@@ -49,7 +49,15 @@ export interface PreparedMessage {
 /** Validates, timestamps, encodes and hashes a message. Throws a LightPushError before any network use. */
 export function prepareMessage (input: MessageInput, options: PrepareOptions = {}): PreparedMessage {
   const message = createMessage(input)
-  const pubsubTopic = options.pubsubTopic ?? pubsubTopicFor(message.contentTopic, options.sharding ?? THE_WAKU_NETWORK)
+  return finishMessage(message, resolveTopic(message.contentTopic, options), options)
+}
+
+/**
+ * The pubsub topic a message goes on, with its cluster and shard: the one given (static sharding), else the
+ * content topic's autoshard. A topic of another cluster than `options.sharding`'s is INVALID_PUBSUB_TOPIC.
+ */
+export function resolveTopic (contentTopic: string, options: PrepareOptions = {}): { pubsubTopic: string, shard: Shard } {
+  const pubsubTopic = options.pubsubTopic ?? pubsubTopicFor(contentTopic, options.sharding ?? THE_WAKU_NETWORK)
   const shard = parseShardTopic(pubsubTopic)
   const { clusterId } = shard
   const ours = options.sharding?.clusterId
@@ -58,6 +66,14 @@ export function prepareMessage (input: MessageInput, options: PrepareOptions = {
       metaMessages: [`Its service nodes do not serve another cluster: push on /waku/2/rs/${ours}/<shard>, or give the client \`sharding\` (or \`network\`) of cluster ${clusterId}.`]
     })
   }
+  return { pubsubTopic, shard }
+}
+
+/**
+ * Encodes and hashes a checked message (after its RLN proof is attached, when it gets one): the size limit applies
+ * to the bytes sent, proof included.
+ */
+export function finishMessage (message: WakuMessage, topic: { pubsubTopic: string, shard: Shard }, options: Pick<PrepareOptions, 'maxMessageSize'> = {}): PreparedMessage {
   const bytes = encodeMessage(message)
   const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
   if (bytes.byteLength > max) {
@@ -65,11 +81,20 @@ export function prepareMessage (input: MessageInput, options: PrepareOptions = {
       metaMessages: ['Service nodes refuse larger messages (nwaku: 150 KiB); split the payload or raise maxMessageSize only for your own nodes.']
     })
   }
+  const { pubsubTopic, shard } = topic
   return { message, pubsubTopic, shard, bytes, hash: messageHash(pubsubTopic, message) }
 }
 
 /** Checks the fields of a message and sets its timestamp (now, unless given). */
 export function createMessage (input: MessageInput): WakuMessage {
+  return checkMessage(input).message
+}
+
+/**
+ * Checks the fields of a message and sets its timestamp; `stamped` says the SDK set it (the input had none), so
+ * the SDK may set it again (an RLN push that waited for the next epoch does).
+ */
+export function checkMessage (input: MessageInput): { message: WakuMessage, stamped: boolean } {
   const fields = readFields(input)
   parseContentTopic(fields.contentTopic)
   if (!(fields.payload instanceof Uint8Array)) {
@@ -101,7 +126,7 @@ export function createMessage (input: MessageInput): WakuMessage {
   if (fields.meta != null) message.meta = fields.meta
   if (fields.rateLimitProof != null) message.rateLimitProof = fields.rateLimitProof
   if (fields.ephemeral != null) message.ephemeral = fields.ephemeral
-  return message
+  return { message, stamped: fields.timestamp === undefined }
 }
 
 /**

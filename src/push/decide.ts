@@ -55,7 +55,16 @@ export interface PushState {
   candidates: readonly Candidate[]
   /** The cool-down a 429 earns the settled attempt's peer (the selector's `nextCoolMs`: doubling per 429 in a row). */
   coolMs: number
+  /**
+   * The message's RLN proof: `none`; the `app`'s own (the SDK cannot remake it); `ours`, made by the SDK; or
+   * `refreshed`, remade once after a refusal that suggests a stale Merkle root. Default `none`.
+   */
+  proof?: ProofState
 }
+
+/** Where a push's RLN proof came from, and whether it was remade (PushState.proof). */
+export type ProofState = 'none' | 'app' | 'ours' | 'refreshed'
+
 
 /** What the push does next. */
 export type Next =
@@ -63,6 +72,13 @@ export type Next =
   | { kind: 'deliver' }
   /** The message is at fault (400, 413, 420): the push rejects now, no retry. */
   | { kind: 'fail', code: 'REJECTED' }
+  /** A node refused the message for its missing RLN proof and the push has no prover: retrying cannot help. */
+  | { kind: 'fail', code: 'RLN_REQUIRED' }
+  /**
+   * A refusal suggests our RLN proof's Merkle root is stale: fetch the path again, make the proof again (same
+   * message, same message id, same hash) and go on (once per push).
+   */
+  | { kind: 'refresh-proof' }
   /** No attempt left and none in flight (a weak best is not a delivery: see rule 9). */
   | { kind: 'fail', code: 'EXHAUSTED', because: 'attempts' }
   /** Every peer is cooling after a 429 until after the deadline: fail now rather than at the deadline. */
@@ -99,6 +115,9 @@ export interface Decision {
  * limit (50 by default; large fleets run a few hundred). A higher claim is not believed.
  */
 export const MAX_PLAUSIBLE_RELAY_PEERS = 1000
+
+/** A 420 from RLN validation (the reference node's `RLN validation failed`), or a 504 (out of / stale RLN proof). */
+const RLN_REFUSAL = /\brln\b/i
 
 /** A 420 whose description says the network has seen these bytes before (not what nwaku sends: it answers 505). */
 const ALREADY_SEEN = /already seen|duplicate/i
@@ -146,9 +165,24 @@ export function decide (outcome: AttemptOutcome | undefined, state: PushState, p
         judged.error = 'MALFORMED_RESPONSE'
         judged.note = `relay_peer_count ${relayPeerCount} is more than any node has (over ${MAX_PLAUSIBLE_RELAY_PEERS}): not believed`
       }
-      // 5. RLN goes here: 504, or 420 whose desc names RLN, with our own proof -> refresh the Merkle path, make
-      //    a new proof (same message, same id), retry once. Until the SDK makes proofs, 504 stays `unavailable`
-      //    and 420 `rejected`.
+      // 5. RLN: a 420 naming RLN, or a 504 (the reference node's OUT_OF_RLN_PROOF, "stale RLN proof suspected").
+      //    With the SDK's own proof, not yet remade: the Merkle root may have left the node's window, so the path
+      //    is fetched again and the proof remade (same message id, same hash), once. A 420 after an earlier 200
+      //    is the validator seeing our nullifier again: the same message, taken before (rule 6's duplicate).
+      //    With no proof at all, a 420 naming RLN means the network needs one: RLN_REQUIRED.
+      const proof = state.proof ?? 'none'
+      const rlnRefusal = statusCode === LightPushStatus.INVALID_MESSAGE && RLN_REFUSAL.test(statusDesc ?? '')
+      if (rlnRefusal && best !== undefined && proof !== 'none') {
+        verdict = 'duplicate'
+      } else if ((rlnRefusal || statusCode === LightPushStatus.OUT_OF_RLN_PROOF) && proof === 'ours') {
+        judged.verdict = rlnRefusal ? 'rejected' : 'unavailable'
+        judged.effect = rlnRefusal ? NONE : LOWER
+        return then({ kind: 'refresh-proof' })
+      } else if (rlnRefusal && proof === 'none') {
+        judged.verdict = 'rejected'
+        judged.effect = NONE
+        return then({ kind: 'fail', code: 'RLN_REQUIRED' })
+      }
       // 6. A duplicate, not a failure: 420 "already seen", or 505 after an earlier weak success of the same bytes
       //    (a node that already saw them publishes to 0 peers). The earlier success is kept.
       if ((statusCode === LightPushStatus.INVALID_MESSAGE && ALREADY_SEEN.test(statusDesc ?? '')) ||

@@ -1,7 +1,7 @@
 import { LightPushError, isLightPushError } from '../errors.js'
 import { encodeRequest } from '../protocol/codec.js'
 import { LIGHTPUSH_PROTOCOL } from '../protocol/constants.js'
-import { decide, type AttemptOutcome, type Decision, type Next, type PushState, type WeakSuccess } from './decide.js'
+import { decide, type AttemptOutcome, type Decision, type Next, type ProofState, type PushState, type WeakSuccess } from './decide.js'
 import { delay, untilWoken } from '../utils/wait.js'
 import { linkedSignal, type LinkedSignal } from './signals.js'
 import { silentLogger } from '../utils/logger.js'
@@ -38,6 +38,15 @@ export interface SenderComponents {
   log?: Logger
 }
 
+/**
+ * A push's RLN proof, when it has one: where it came from, and (for the SDK's own) how to make it again after
+ * a refusal that suggests a stale Merkle root: the same message with a proof on a fresh path, encoded.
+ */
+export interface PushProof {
+  state: Exclude<ProofState, 'refreshed'>
+  remake?: (signal: AbortSignal) => Promise<PreparedMessage>
+}
+
 /** The log when none is given: prints nothing (`enabled` false skips what only the log would compute). */
 const SILENT: Logger = silentLogger()
 
@@ -58,8 +67,9 @@ interface Running { peer: string, cancel: LinkedSignal, attempt?: Promise<Ran | 
  * or the deadline passes. This function gathers what `decide` needs, applies what it says and does the waiting;
  * it reads no status code itself. Every wait is abortable; nothing runs after the returned promise settles.
  */
-export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal): Promise<PushResult> {
+export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal, proof?: PushProof): Promise<PushResult> {
   const { pubsubTopic, hash: messageHash } = prepared
+  let proofState: ProofState = proof?.remake == null && proof?.state === 'ours' ? 'app' : proof?.state ?? 'none'
   const log = c.log ?? SILENT
   // The push in the log: the start of its hash.
   const tag = messageHash.slice(0, 10)
@@ -90,7 +100,8 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
     deadlineInMs: deadlineAt - c.selector.now(),
     backoffs,
     candidates: view.map((p) => ({ peer: p.peer, usableInMs: p.coolingForMs })),
-    coolMs: settled === undefined ? 0 : c.selector.nextCoolMs(settled)
+    coolMs: settled === undefined ? 0 : c.selector.nextCoolMs(settled),
+    proof: proofState
   })
   /** With no attempt settled: what now? (At the start, after a wait, after starting an attempt.) */
   const nextMove = (view: PeerScore[] = look()): Next => decide(undefined, state(view), policy).next
@@ -215,6 +226,14 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
           next = decision.next
           break
         }
+        case 'refresh-proof': {
+          // Only `ours` leads here, and `ours` always comes with `remake`; once remade, never again.
+          proofState = 'refreshed'
+          log('%s: refused for its RLN proof (%s); fetching the Merkle path again and remaking the proof', tag, reason)
+          prepared = await (proof?.remake as NonNullable<PushProof['remake']>)(signal)
+          next = nextMove()
+          break
+        }
         case 'fail':
           throw failure(next, last, attempts, policy, deadlineAt, c)
         case 'deliver':
@@ -241,6 +260,12 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
 
 /** The error for a `fail` step. */
 function failure (next: Extract<Next, { kind: 'fail' }>, last: Attempt | undefined, attempts: Attempt[], policy: PushPolicy, deadlineAt: number, c: SenderComponents): LightPushError {
+  if (next.code === 'RLN_REQUIRED') {
+    return new LightPushError('RLN_REQUIRED', `The service node refused the message for its missing RLN proof: ${last?.status} ${last?.statusDesc ?? ''}.`, {
+      metaMessages: ['This network enforces RLN: give the client `rln` (createRlnProver from waku-lightpush/rln) with your membership.'],
+      attempts
+    })
+  }
   if (next.code === 'REJECTED') {
     return new LightPushError('REJECTED', `The service node refused the message: ${last?.status}${last?.statusDesc != null ? ` ${last.statusDesc}` : ''}.`, {
       metaMessages: ['Retrying cannot help: fix the message (size, content topic, RLN proof).'],
@@ -369,8 +394,11 @@ function summary (attempts: Attempt[], policy: PushPolicy): string[] {
   return lines
 }
 
+/** Errors that end a push as they are: the decision's own, and a remade RLN proof's (the prover says why). */
+const PASSED_ON = new Set<string>(['EXHAUSTED', 'REJECTED', 'RLN_REQUIRED', 'RLN_LIMIT', 'RLN_PROOF'])
+
 function finalError (err: unknown, attempts: Attempt[], policy: PushPolicy, callerSignal: AbortSignal | undefined, c: SenderComponents, shard: Shard): LightPushError {
-  if (isLightPushError(err) && (err.code === 'EXHAUSTED' || err.code === 'REJECTED')) return err
+  if (isLightPushError(err) && PASSED_ON.has(err.code)) return err
   const meta = summary(attempts, policy)
   if (c.stopped?.aborted === true) {
     return new LightPushError('STOPPED', 'The light push service stopped during the push.', { cause: c.stopped.reason, metaMessages: meta, attempts })

@@ -1,7 +1,7 @@
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { LightPushError } from '../errors.js'
-import { prepareMessage, type MessageInput } from '../message/create.js'
+import { checkMessage, finishMessage, resolveTopic, type MessageInput, type PreparedMessage } from '../message/create.js'
 import { THE_WAKU_NETWORK, type Shard } from '../message/sharding.js'
 import { METADATA_PROTOCOL } from '../protocol/metadata.js'
 import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from '../protocol/constants.js'
@@ -11,7 +11,7 @@ import { ConnectionUpkeep } from '../peers/upkeep.js'
 import { IdentifyLater } from '../peers/identify-later.js'
 import { PeerSlots } from '../push/slots.js'
 import { resolvePolicy, type PushPolicy } from '../push/policy.js'
-import { sendPush, type SenderComponents } from '../push/sender.js'
+import { sendPush, type PushProof, type SenderComponents } from '../push/sender.js'
 import { linkedSignal } from '../push/signals.js'
 import { componentLogger } from '../utils/logger.js'
 import { ServicePeers } from './service-peers.js'
@@ -19,7 +19,7 @@ import { PEER_SCORE_EVENT } from '../peers/stats.js'
 import type { LightPush, LightPushComponents, LightPushInit, WaitForServicePeersOptions } from './index.js'
 import type { LightPushEvents } from '../push/events.js'
 import type { ServicePeer } from '../peers/stats.js'
-import type { PushOptions, PushResult } from '../push/types.js'
+import type { PushOptions, PushResult, RateLimitProver } from '../push/types.js'
 import type { Connection, Libp2pEvents, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -52,6 +52,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     super()
     this.log = componentLogger(components.logger, 'waku-lightpush:service')
     this.policy = resolvePolicy(init.push)
+    checkProver(init.rln, (init.sharding ?? THE_WAKU_NETWORK).clusterId)
     this.servicePeers = new ServicePeers({
       connectionManager: components.connectionManager,
       metadata: () => components.metadata,
@@ -137,18 +138,72 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   async push (message: MessageInput, options: PushOptions = {}): Promise<PushResult> {
     const sender = this.running()
     checkSignal(options?.signal, 'push')
-    const policy = hasPolicyOptions(options) ? resolvePolicy(this.init.push, options) : this.policy
-    const prepared = prepareMessage(message, {
+    const startedAt = Date.now()
+    let policy = hasPolicyOptions(options) ? resolvePolicy(this.init.push, options) : this.policy
+    const { message: checked, stamped } = checkMessage(message)
+    const topic = resolveTopic(checked.contentTopic, {
       sharding: this.init.sharding ?? THE_WAKU_NETWORK,
-      ...(options.pubsubTopic != null ? { pubsubTopic: options.pubsubTopic } : {}),
-      ...(this.init.maxMessageSize != null ? { maxMessageSize: this.init.maxMessageSize } : {})
+      ...(options.pubsubTopic != null ? { pubsubTopic: options.pubsubTopic } : {})
     })
+    const size = this.init.maxMessageSize != null ? { maxMessageSize: this.init.maxMessageSize } : {}
+    const rln = this.init.rln
+    if (checked.rateLimitProof == null && rln == null && this.init.rlnRequired === true) {
+      throw new LightPushError('RLN_REQUIRED', 'This network refuses messages without an RLN proof, and the client has no RLN prover.', {
+        metaMessages: [
+          'Give the client `rln: createRlnProver({ engine, credential, membership, storage })` from waku-lightpush/rln, with your membership (README: "Pushing to The Waku Network with your membership").',
+          'Or attach a proof yourself (`rateLimitProof`), or join a network without RLN (`network`).'
+        ]
+      })
+    }
     this.activePushes++
     try {
-      return await sendPush(sender, prepared, policy, options.signal)
+      let prepared: PreparedMessage
+      let proof: PushProof | undefined
+      if (checked.rateLimitProof != null) {
+        prepared = finishMessage(checked, topic, size)
+        proof = { state: 'app' }
+      } else if (rln != null) {
+        prepared = await this.withProof(rln, checked, stamped, topic, size, sender, policy.timeoutMs, startedAt, options.signal)
+        proof = {
+          state: 'ours',
+          remake: async (signal) => {
+            await rln.refresh(signal)
+            return await this.withProof(rln, prepared.message, false, topic, size, sender, undefined, startedAt, signal)
+          }
+        }
+        // The proof's time counts against the push's deadline.
+        policy = { ...policy, timeoutMs: Math.max(1, policy.timeoutMs - (Date.now() - startedAt)) }
+      } else {
+        prepared = finishMessage(checked, topic, size)
+      }
+      return await sendPush(sender, prepared, policy, options.signal, proof)
     } finally {
       this.activePushes--
       if (this.activePushes === 0 || this.servicePeers.size > 0) this.identifyLater.releaseAll()
+    }
+  }
+
+  /**
+   * The message with the SDK's RLN proof, encoded. A message the SDK stamped waits for a message id of the epoch
+   * first (within the deadline) and is stamped again after the wait: the proof covers the timestamp.
+   */
+  private async withProof (rln: RateLimitProver, message: PreparedMessage['message'], stamped: boolean, topic: { pubsubTopic: string, shard: Shard },
+    size: { maxMessageSize?: number }, sender: SenderComponents, timeoutMs: number | undefined, startedAt: number, signal?: AbortSignal): Promise<PreparedMessage> {
+    const wait = linkedSignal([signal, sender.stopped], timeoutMs)
+    try {
+      const { rateLimitProof: _, ...bare } = message
+      if (stamped) {
+        await rln.waitForCapacity({ signal: wait.signal, ...(timeoutMs !== undefined ? { deadline: startedAt + timeoutMs } : {}) })
+        bare.timestamp = BigInt(Date.now()) * 1_000_000n
+      }
+      const rateLimitProof = await rln.attach(bare, topic.pubsubTopic, wait.signal)
+      if (!(rateLimitProof instanceof Uint8Array)) throw new LightPushError('RLN_PROOF', 'The RLN prover returned no proof bytes.')
+      return finishMessage({ ...bare, rateLimitProof }, topic, size)
+    } catch (err) {
+      if (sender.stopped?.aborted === true) throw new LightPushError('STOPPED', 'The light push service stopped while the RLN proof was made.', { cause: err })
+      throw err
+    } finally {
+      wait.dispose()
     }
   }
 
@@ -277,6 +332,20 @@ function checkSignal (signal: unknown, where: string): void {
   // An AbortSignal of another realm (an iframe, a test runner's) is not an instance of ours but works the same.
   if (s != null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.throwIfAborted === 'function') return
   throw new LightPushError('INVALID_OPTIONS', `${where}: signal must be an AbortSignal (for example AbortSignal.timeout(10_000)).`)
+}
+
+/** An `rln` option must be a prover of this cluster's network: a proof for another would be refused by every node. */
+function checkProver (rln: RateLimitProver | undefined, clusterId: number): void {
+  if (rln === undefined) return
+  if (rln == null || typeof rln.attach !== 'function' || typeof rln.waitForCapacity !== 'function' || typeof rln.refresh !== 'function') {
+    throw new LightPushError('INVALID_OPTIONS', '`rln` must be an RLN prover: createRlnProver(...) from waku-lightpush/rln.')
+  }
+  const theirs = rln.network?.clusterId
+  if (theirs !== undefined && theirs !== clusterId) {
+    throw new LightPushError('INVALID_OPTIONS', `The RLN prover is for ${rln.network.name} (cluster ${theirs}), but this client is in cluster ${clusterId}.`, {
+      metaMessages: ['Give createRlnProver the `network` of the cluster you push to.']
+    })
+  }
 }
 
 /** True when a push sets any option of the retry policy (then it is merged over the client's defaults). */

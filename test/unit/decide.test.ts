@@ -71,11 +71,6 @@ describe('decide: the table, one row each', () => {
     expect(decide(answer(503), state({ candidates: [now('a')] }), policy).next).toEqual({ kind: 'attempt', on: 'tried', delayMs: 100 })
   })
 
-  it('(RLN row, not yet: until the SDK makes proofs, 504 is unavailable and 420 naming RLN is rejected)', () => {
-    expect(decide(answer(504), state(), policy)).toMatchObject({ verdict: 'unavailable', effect: { kind: 'lower' } })
-    expect(decide(answer(420, { statusDesc: 'RLN validation failed' }), state(), policy)).toMatchObject({ verdict: 'rejected', next: { kind: 'fail', code: 'REJECTED' } })
-  })
-
   it('500, status 0, timeout, stream reset, dial failure, malformed response, wrong request_id: this attempt failed; penalise the peer, switch peer', () => {
     const failed = { verdict: 'failed', effect: { kind: 'penalise' }, next: { kind: 'attempt', on: 'fresh' } }
     for (const status of [500, 0, 418, 201]) expect(decide(answer(status), state(), policy)).toEqual(failed)
@@ -135,6 +130,25 @@ describe('decide: the table, one row each', () => {
       }
       expect(isLightPushError(caught) && caught.code).toBe(code)
     }
+  })
+
+  it('RLN (rule 5): 420 naming RLN or 504, with the SDK\'s own proof: remake the proof once; then as any 420 / 504', () => {
+    const rln = { statusDesc: 'RLN validation failed' }
+    expect(decide(answer(420, rln), state({ proof: 'ours' }), policy)).toEqual({ verdict: 'rejected', effect: { kind: 'none' }, next: { kind: 'refresh-proof' } })
+    expect(decide(answer(504), state({ proof: 'ours' }), policy)).toEqual({ verdict: 'unavailable', effect: { kind: 'lower' }, next: { kind: 'refresh-proof' } })
+    // Remade already: a 420 is the message's fault, a 504 sends the push elsewhere.
+    expect(decide(answer(420, rln), state({ proof: 'refreshed' }), policy).next).toEqual({ kind: 'fail', code: 'REJECTED' })
+    expect(decide(answer(504), state({ proof: 'refreshed' }), policy)).toMatchObject({ verdict: 'unavailable', next: { kind: 'attempt', on: 'fresh' } })
+    // The app's own proof cannot be remade.
+    expect(decide(answer(420, rln), state({ proof: 'app' }), policy).next).toEqual({ kind: 'fail', code: 'REJECTED' })
+    // No proof at all: the network needs one.
+    expect(decide(answer(420, rln), state(), policy)).toMatchObject({ verdict: 'rejected', next: { kind: 'fail', code: 'RLN_REQUIRED' } })
+    expect(decide(answer(504), state(), policy)).toMatchObject({ verdict: 'unavailable', next: { kind: 'attempt', on: 'fresh' } })
+    // After an earlier 200 with our proof, a 420 naming RLN is the validator seeing our nullifier again: a duplicate.
+    const best = { peer: 'b', relayPeerCount: 1 }
+    expect(decide(answer(420, rln), state({ proof: 'ours', best }), policy)).toMatchObject({ verdict: 'duplicate', best })
+    // A 420 that does not name RLN is the message's fault, proof or not.
+    expect(decide(answer(420, { statusDesc: 'Message size exceeded' }), state({ proof: 'ours' }), policy).next).toEqual({ kind: 'fail', code: 'REJECTED' })
   })
 })
 

@@ -6,7 +6,7 @@ import { PeerSlots } from '../../src/push/slots.js'
 import { resolvePolicy, type PushPolicy } from '../../src/push/policy.js'
 import { prepareMessage } from '../../src/message/create.js'
 import { decodeRequest, type LightPushResponse } from '../../src/protocol/codec.js'
-import { isLightPushError, type LightPushError } from '../../src/errors.js'
+import { isLightPushError, LightPushError } from '../../src/errors.js'
 import type { PushOptions } from '../../src/push/types.js'
 
 /**
@@ -209,5 +209,51 @@ describe('sendPush against scripted peers: the decisions end to end', () => {
     await rejected(sendPush(failing.components, message, quick({ maxAttempts: 2, backoff: { baseMs: 5, jitter: false } })))
     expect(failing.logged).toContain(`${tag}: retry on only after 5 ms: unavailable (503) from only`)
     expect(failing.logged.at(-1)).toBe(`${tag}: failed with EXHAUSTED after 2 attempt(s): No service node confirmed the message after 2 attempt(s) on 1 service node(s).`)
+  })
+})
+
+describe('sendPush with an RLN proof (rule 5)', () => {
+  const withProof = (proof: number): ReturnType<typeof prepareMessage> => prepareMessage({ contentTopic: '/app/1/chat/proto', payload: new Uint8Array([7]), timestamp: 1n, rateLimitProof: new Uint8Array([proof]) })
+  /** Peers answering in turn; every request's proof byte is logged. */
+  function proofPeers (scripts: Record<string, Script>): { components: SenderComponents, proofs: Array<[string, number]> } {
+    const proofs: Array<[string, number]> = []
+    const { components } = peers(scripts)
+    const request = components.request
+    components.request = async (peer, bytes, signal) => {
+      proofs.push([peer, decodeRequest(bytes).message?.rateLimitProof?.[0] ?? -1])
+      return await request(peer, bytes, signal)
+    }
+    return { components, proofs }
+  }
+
+  it('420 "RLN validation failed" with our proof: the proof is remade once (same hash) and the push goes on with it', async () => {
+    const { components, proofs } = proofPeers({ a: [{ statusCode: 420, statusDesc: 'RLN validation failed' }, { relayPeerCount: 3 }] })
+    let remade = 0
+    const first = withProof(1)
+    const res = await sendPush(components, first, quick(), undefined, { state: 'ours', remake: async () => { remade++; return withProof(2) } })
+    expect(remade).toBe(1)
+    expect(proofs).toEqual([['a', 1], ['a', 2]])
+    expect(res.messageHash).toBe(first.hash)
+    expect(res.attempts.map((a) => a.verdict)).toEqual(['rejected', 'delivered'])
+  })
+
+  it('refused again after the remake: REJECTED; with no proof at all: RLN_REQUIRED, no retry', async () => {
+    const refused = { statusCode: 420, statusDesc: 'RLN validation failed' }
+    const again = proofPeers({ a: [refused] })
+    const err = await rejected(sendPush(again.components, withProof(1), quick(), undefined, { state: 'ours', remake: async () => withProof(2) }))
+    expect(err.code).toBe('REJECTED')
+    expect(again.proofs).toEqual([['a', 1], ['a', 2]])
+    const none = proofPeers({ a: [refused], b: [{ relayPeerCount: 3 }] })
+    const noProof = await rejected(sendPush(none.components, message, quick()))
+    expect(noProof.code).toBe('RLN_REQUIRED')
+    expect(none.proofs).toHaveLength(1)
+  })
+
+  it('a remake that fails ends the push with the prover\'s error', async () => {
+    const { components } = proofPeers({ a: [504] })
+    const err = await rejected(sendPush(components, withProof(1), quick(), undefined, {
+      state: 'ours', remake: async () => { throw new LightPushError('RLN_PROOF', 'not a member') }
+    }))
+    expect(err.code).toBe('RLN_PROOF')
   })
 })
