@@ -14,6 +14,7 @@ const bin = (name) => join(root, 'node_modules/.bin', name)
 /** One generated module per group, so that importing the light push codec does not pull in the others. */
 export const MODULES = {
   lightpush: ['lightpush.proto', 'message.proto'],
+  lightpush_v2: ['lightpush_v2.proto'],
   metadata: ['metadata.proto'],
   peer_exchange: ['peer_exchange.proto'],
   store: ['store.proto', 'message.proto']

@@ -36,7 +36,8 @@ export async function sendLightPushRequest (
   }
 }
 
-function toRequestError (err: unknown, signal: AbortSignal): LightPushError {
+/** A request's failure as a LightPushError (also for the v2 request of v2.ts): the signal's reason first, then the stream's. */
+export function toRequestError (err: unknown, signal: AbortSignal): LightPushError {
   if (signal.aborted) {
     const reason: unknown = signal.reason
     const timedOut = reason instanceof Error && reason.name === 'TimeoutError'
