@@ -172,9 +172,19 @@ export class LightPushServer {
     return [...this.shards].map((shard) => `/waku/2/rs/${this.sharding.clusterId}/${shard}`)
   }
 
+  /** The protocol handled. The light push v2 server (lightpush-v2-server.ts) names its own. */
+  protected get protocol (): string {
+    return LIGHTPUSH_PROTOCOL
+  }
+
+  /** A response as written on the stream. The light push v2 server writes it as a v2 PushRPC. */
+  protected encodeAnswer (response: LightPushResponse): Uint8Array {
+    return encodeResponse(response)
+  }
+
   async start (): Promise<void> {
     if (this.started) return
-    await this.components.registrar.handle(LIGHTPUSH_PROTOCOL, this.handle, {
+    await this.components.registrar.handle(this.protocol, this.handle, {
       maxInboundStreams: this.init.maxInboundStreams ?? 256,
       maxOutboundStreams: 1
     })
@@ -185,7 +195,7 @@ export class LightPushServer {
   async stop (): Promise<void> {
     if (!this.started) return
     this.components.relay.removeEventListener?.('gossipsub:message', this.onRelayMessage)
-    await this.components.registrar.unhandle(LIGHTPUSH_PROTOCOL)
+    await this.components.registrar.unhandle(this.protocol)
     this.started = false
   }
 
@@ -316,7 +326,7 @@ export class LightPushServer {
 
   private async respond (stream: Stream, response: LightPushResponse, signal: AbortSignal): Promise<void> {
     this.stats.byStatus[response.statusCode] = (this.stats.byStatus[response.statusCode] ?? 0) + 1
-    await writeFrame(stream, encodeResponse(response), signal)
+    await writeFrame(stream, this.encodeAnswer(response), signal)
     await stream.close({ signal })
     linger(stream)
   }

@@ -3,6 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { encodeEnr, type Waku2Capabilities } from '../discovery/enr.js'
 import { createNodeLibp2p, type NodeLibp2pOptions, type WakuNodeLibp2p } from './libp2p.js'
 import { LightPushServer, type LightPushServerInit } from './lightpush-server.js'
+import { LightPushV2Server } from './lightpush-v2-server.js'
 import { PeerExchangeServer } from './peer-exchange-server.js'
 import { serveStore, type ServedStore, type StoreServerInit } from './store-server.js'
 import { allShards, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
@@ -28,6 +29,8 @@ export interface WakuNode {
 /** A service node: a relay node that also serves light push v3. */
 export interface ServiceNode extends WakuNode {
   readonly server: LightPushServer
+  /** With `lightPushV2`: the light push v2 server (with `'only'`, `server` itself). */
+  readonly serverV2?: LightPushV2Server
   /** Peer exchange: `peerExchange.add(enr)` makes a peer known to the clients that ask. */
   readonly peerExchange: PeerExchangeServer
 }
@@ -49,7 +52,14 @@ export interface RelayNodeOptions extends NodeLibp2pOptions {
  * Options of a service node: a relay node's, plus its light push server's (faults, rate limits per peer id, per
  * address and for the node, concurrency and buffered-byte limits, read deadline: src/node/LIMITS.md).
  */
-export interface ServiceNodeOptions extends RelayNodeOptions, Omit<LightPushServerInit, 'sharding' | 'shards'> {}
+export interface ServiceNodeOptions extends RelayNodeOptions, Omit<LightPushServerInit, 'sharding' | 'shards'> {
+  /**
+   * Also serve legacy light push v2 (`/vac/waku/lightpush/2.0.0-beta1`, as nwaku does for js-waku's fallback):
+   * `true` beside v3, `'only'` instead of v3 (to test a client's fallback; `server` is then the v2 server), both
+   * with the same options. Default: v3 only.
+   */
+  lightPushV2?: boolean | 'only'
+}
 
 /** A Waku relay node: subscribes to its shards' pubsub topics and relays what it receives. */
 export async function createRelayNode (options: RelayNodeOptions = {}, capabilities: Partial<Waku2Capabilities> = { relay: true }): Promise<WakuNode> {
@@ -99,14 +109,18 @@ export async function createRelayNode (options: RelayNodeOptions = {}, capabilit
 /** A Waku service node: a relay node that also serves light push v3. */
 export async function createServiceNode (options: ServiceNodeOptions = {}): Promise<ServiceNode> {
   const node = await createRelayNode(options, { relay: true, lightPush: true })
-  const server = new LightPushServer({ registrar: node.libp2p, relay: node.libp2p.services.relay }, {
+  const components = { registrar: node.libp2p, relay: node.libp2p.services.relay }
+  const init: LightPushServerInit = {
     ...options,
     sharding: options.sharding ?? THE_WAKU_NETWORK,
     ...(options.shards != null ? { shards: options.shards } : {})
-  })
+  }
+  const server = options.lightPushV2 === 'only' ? new LightPushV2Server(components, init) : new LightPushServer(components, init)
+  const serverV2 = options.lightPushV2 === true ? new LightPushV2Server(components, init) : server instanceof LightPushV2Server ? server : undefined
   const peerExchange = new PeerExchangeServer(node.libp2p)
   try {
     await server.start()
+    if (serverV2 !== server) await serverV2?.start()
     await peerExchange.start()
   } catch (err) {
     await node.stop()
@@ -115,9 +129,11 @@ export async function createServiceNode (options: ServiceNodeOptions = {}): Prom
   return {
     ...node,
     server,
+    ...(serverV2 != null ? { serverV2 } : {}),
     peerExchange,
     stop: async () => {
       await peerExchange.stop()
+      if (serverV2 !== server) await serverV2?.stop()
       await server.stop()
       await node.stop()
     }

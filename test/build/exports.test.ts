@@ -40,7 +40,7 @@ const ENTRIES = {
       'FAULT_PROFILES', 'LightPushServer', 'MAX_REQUEST_SIZE', 'MessageArchive', 'PeerExchangeServer', 'RELAY_PROTOCOL',
       'RLN_VALIDATION_FAILED', 'StoreServer', 'TokenBuckets', 'createDevnet', 'createNodeLibp2p', 'createRelayNode',
       'createServiceNode', 'decodePeerExchangeRpc', 'decodeRequest', 'decodeStoreQueryRequest', 'encodeEnr',
-      'encodePeerExchangeResponse', 'encodeResponse', 'encodeStoreQueryResponse', 'fileCache', 'fileMessageIds',
+      'encodePeerExchangeResponse', 'encodeResponse', 'encodeStoreQueryResponse', 'fileCache', 'fileMessageIds', 'fileOutbox',
       'isFaultProfile', 'rlnValidator', 'serveStore', 'wakuRelay'
     ],
     types: [
