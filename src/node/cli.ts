@@ -5,11 +5,24 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createServiceNode } from './service-node.js'
 import { createDevnet, type Devnet, type DevnetServiceSpec } from './devnet.js'
+import { createDevnetRln, devnetRlnInfo, devnetRlnRoute, type DevnetRln, type DevnetRlnOptions } from './devnet-rln.js'
 import { PACKAGE_ROOT, startExamplesServer, type ExamplesServer } from './http-server.js'
 import { isFaultProfile, FAULT_PROFILES } from './faults.js'
 import { createLightPushClient, type LightPushClient } from '../client.js'
 import { isLightPushError } from '../errors.js'
 import type { PushResult } from '../push/types.js'
+
+/** The options --rln brings, the same for serve and devnet. */
+const RLN_HELP = `  --rln             enforce RLN: a local membership of member credentials (no contract); every node refuses
+                    a message without a valid proof (light push: 420 "RLN validation failed"). Needs the
+                    package @waku/zerokit-rln-wasm. The credentials (a keystore and its password) and the
+                    membership's roots and Merkle paths are served over HTTP: /devnet.json, /rln/roots,
+                    /rln/proof/<index>
+  --rln-members N   member credentials registered (default 8)
+  --rln-epoch S     seconds per epoch (default 600)
+  --rln-limit N     messages per member and epoch (default 100)
+  --http <port>     serve /devnet.json (and the examples) on 127.0.0.1:<port>; with --rln, on a free port
+                    unless given (0: any). The listening line says where ("http")`
 
 const HELP: Record<string, string> = {
   main: `Usage: waku-lightpush <command> [options]
@@ -21,15 +34,16 @@ Commands:
   demo     run a devnet and push a few messages through it (npm start)
 
 Run 'waku-lightpush <command> --help' for a command's options.`,
-  serve: `Usage: waku-lightpush serve [--listen <multiaddr>] [--relay-peer <multiaddr>...] [--fault <profile>]
+  serve: `Usage: waku-lightpush serve [--listen <multiaddr>] [--relay-peer <multiaddr>...] [--fault <profile>] [--rln] [--http <port>]
 
 Runs one service node serving /vac/waku/lightpush/3.0.0 and Waku relay (cluster 1, 8 shards).
 Prints {"event":"listening","peerId":"...","multiaddrs":["..."]} first, then runs until SIGINT/SIGTERM.
 
   --listen <multiaddr>      listen address (default /ip4/127.0.0.1/tcp/0/ws)
   --relay-peer <multiaddr>  a relay node to connect to (repeatable)
-  --fault <profile>         misbehave on purpose: ${FAULT_PROFILES.join(', ')}`,
-  devnet: `Usage: waku-lightpush devnet [--relays N] [--services M] [--faults p1,p2,...] [--store]
+  --fault <profile>         misbehave on purpose: ${FAULT_PROFILES.join(', ')}
+${RLN_HELP}`,
+  devnet: `Usage: waku-lightpush devnet [--relays N] [--services M] [--faults p1,p2,...] [--store] [--rln] [--http <port>]
 
 Runs relay nodes meshed together and service nodes relaying to all of them, on 127.0.0.1.
 Prints {"event":"listening","services":[{"peerId","multiaddrs","relayPeers","fault"}],"relays":[{"peerId","multiaddrs"}]}
@@ -38,7 +52,8 @@ first, then runs until SIGINT/SIGTERM.
   --relays N        relay nodes (default 4)
   --services M      well-behaved service nodes (default 2)
   --faults list     one more service node per profile, comma-separated: ${FAULT_PROFILES.join(', ')}
-  --store           relay nodes also serve Store v3 (/vac/waku/store-query/3.0.0) from what they relay`,
+  --store           relay nodes also serve Store v3 (/vac/waku/store-query/3.0.0) from what they relay
+${RLN_HELP}`,
   push: `Usage: waku-lightpush push --peer <multiaddr> --content-topic <topic> --payload <text> [--json]
 
 Pushes one message through the service node at <multiaddr> (with /p2p/<peer id>).
@@ -62,6 +77,7 @@ the example dapp (built by \`npm run build\`) with the devnet's addresses at /de
 }
 
 type Args = ReturnType<typeof parseArgs>['values']
+
 
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -89,9 +105,10 @@ async function main (argv: string[]): Promise<number> {
 }
 
 const help = { help: { type: 'boolean', short: 'h' } } as const
+const rlnOptions = { rln: { type: 'boolean' }, 'rln-members': { type: 'string' }, 'rln-epoch': { type: 'string' }, 'rln-limit': { type: 'string' }, http: { type: 'string' } } as const
 const OPTIONS: Record<string, NonNullable<Parameters<typeof parseArgs>[0]>['options']> = {
-  serve: { ...help, listen: { type: 'string' }, 'relay-peer': { type: 'string', multiple: true }, fault: { type: 'string' } },
-  devnet: { ...help, relays: { type: 'string' }, services: { type: 'string' }, faults: { type: 'string' }, store: { type: 'boolean' } },
+  serve: { ...help, ...rlnOptions, listen: { type: 'string' }, 'relay-peer': { type: 'string', multiple: true }, fault: { type: 'string' } },
+  devnet: { ...help, ...rlnOptions, relays: { type: 'string' }, services: { type: 'string' }, faults: { type: 'string' }, store: { type: 'boolean' } },
   push: { ...help, peer: { type: 'string' }, 'content-topic': { type: 'string' }, payload: { type: 'string' }, json: { type: 'boolean' }, 'min-relay-peers': { type: 'string' }, timeout: { type: 'string' } },
   demo: { ...help, exit: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } }
 }
@@ -101,13 +118,31 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
     void untilSignal()
     const fault = values.fault as string | undefined
     if (fault != null && !isFaultProfile(fault)) return usage('serve', `Unknown fault profile "${fault}".`)
+    const rlnArgs = rlnOptionsOf(values)
+    if (typeof rlnArgs === 'string') return usage('serve', rlnArgs)
+    let rln: DevnetRln | undefined
+    try {
+      if (rlnArgs.rln != null) rln = await createDevnetRln(rlnArgs.rln)
+    } catch (err) {
+      return rlnFailure(err)
+    }
     const node = await createServiceNode({
       ...(values.listen != null ? { listen: [values.listen as string] } : {}),
       relayPeers: (values['relay-peer'] as string[] | undefined) ?? [],
-      ...(fault != null && isFaultProfile(fault) ? { fault } : {})
+      ...(fault != null && isFaultProfile(fault) ? { fault } : {}),
+      ...(rln != null ? { rln: { validator: rln.validator() } } : {})
     })
-    line({ event: 'listening', peerId: node.peerId, multiaddrs: node.multiaddrs })
+    const described = { services: [{ peerId: node.peerId, multiaddrs: node.multiaddrs, relayPeers: node.relayPeerCount(), ...(fault != null ? { fault } : {}) }], relays: [] }
+    let server: ExamplesServer | undefined
+    try {
+      if (rlnArgs.http != null) server = await serveDevnetJson(described, rln, rlnArgs.http)
+    } catch (err) {
+      await node.stop()
+      throw err
+    }
+    line({ event: 'listening', peerId: node.peerId, multiaddrs: node.multiaddrs, ...(rln != null ? { rln: rlnSummary(rln) } : {}), ...(server != null ? { http: server.url } : {}) })
     await untilSignal()
+    await server?.close()
     await node.stop()
     return 0
   },
@@ -120,13 +155,28 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
     const faults = values.faults == null ? [] : (values.faults as string).split(',').filter((f) => f !== '')
     const bad = faults.find((f) => !isFaultProfile(f))
     if (bad != null) return usage('devnet', `Unknown fault profile "${bad}".`)
+    const rlnArgs = rlnOptionsOf(values)
+    if (typeof rlnArgs === 'string') return usage('devnet', rlnArgs)
     const specs: DevnetServiceSpec[] = [
       ...Array.from({ length: services }, () => ({})),
       ...faults.map((fault) => ({ fault: fault as DevnetServiceSpec['fault'] }))
     ]
-    const net = await createDevnet({ relays, services: specs, store: values.store === true })
-    line(listening(net))
+    let net: Devnet
+    try {
+      net = await createDevnet({ relays, services: specs, store: values.store === true, ...(rlnArgs.rln != null ? { rln: rlnArgs.rln } : {}) })
+    } catch (err) {
+      return rlnFailure(err)
+    }
+    let server: ExamplesServer | undefined
+    try {
+      if (rlnArgs.http != null) server = await serveDevnetJson(describeNet(net), net.rln, rlnArgs.http)
+    } catch (err) {
+      await net.stop()
+      throw err
+    }
+    line({ ...listening(net), ...(server != null ? { http: server.url } : {}) })
     await untilSignal()
+    await server?.close()
     await net.stop()
     return 0
   },
@@ -203,9 +253,60 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
 
 const DEMO_PORT = 8787
 
+/** --rln and its options, --http: the devnet's RLN options and the HTTP port, or a usage error's text. */
+function rlnOptionsOf (values: Args): { rln?: DevnetRlnOptions, http?: number } | string {
+  const members = count(values['rln-members'], 8)
+  const epochSizeSeconds = count(values['rln-epoch'], 600)
+  const userMessageLimit = count(values['rln-limit'], 100)
+  const http = values.http == null ? undefined : count(values.http, 0)
+  if (members == null || epochSizeSeconds == null || userMessageLimit == null || members < 1 || epochSizeSeconds < 1 || userMessageLimit < 1) {
+    return '--rln-members, --rln-epoch and --rln-limit take positive whole numbers.'
+  }
+  if (http === undefined && values.http != null) return '--http takes a port number (0 for any).'
+  if (http != null && http > 65535) return '--http takes a port number (0 for any).'
+  const enforce = values.rln === true
+  if (!enforce && (values['rln-members'] != null || values['rln-epoch'] != null || values['rln-limit'] != null)) return '--rln-members, --rln-epoch and --rln-limit go with --rln.'
+  return {
+    ...(enforce ? { rln: { members, epochSizeSeconds, userMessageLimit } } : {}),
+    // The credentials are handed out over HTTP: --rln serves them on a free port unless told where.
+    ...(http != null ? { http } : enforce ? { http: 0 } : {})
+  }
+}
+
+/**
+ * An RLN setup that failed: one line on stderr. Without `@waku/zerokit-rln-wasm` exit status 2 (the command
+ * cannot run here, as a usage error), 1 for anything else (unreadable circuit files).
+ */
+function rlnFailure (err: unknown): number {
+  if (isLightPushError(err, 'MISSING_DEPENDENCY')) {
+    console.error('MISSING_DEPENDENCY: --rln needs the package @waku/zerokit-rln-wasm, which is not installed (npm install @waku/zerokit-rln-wasm).')
+    return 2
+  }
+  if (isLightPushError(err)) {
+    console.error(`${err.code}: ${[err.shortMessage, ...err.metaMessages].join(' ')}`)
+    return 1
+  }
+  throw err
+}
+
+function rlnSummary (rln: DevnetRln): object {
+  return { members: rln.members.length, epochSizeSeconds: rln.network.epochSizeSeconds, userMessageLimit: rln.network.userMessageLimit }
+}
+
+/** `/devnet.json` (with the RLN credentials under `rln`), `/rln/roots`, `/rln/proof/<index>` and the examples. */
+async function serveDevnetJson (described: object, rln: DevnetRln | undefined, port: number): Promise<ExamplesServer> {
+  const body = rln != null ? { ...described, rln: await devnetRlnInfo(rln) } : described
+  return await startExamplesServer({
+    devnet: () => body,
+    host: '127.0.0.1',
+    port,
+    ...(rln != null ? { routes: (pathname: string) => devnetRlnRoute(rln, pathname) } : {})
+  })
+}
+
 /** Serves the built dapp and /devnet.json; on the default port, falls back to any free port if it is taken. */
 async function serveExamples (net: Devnet, host: string, port: number): Promise<ExamplesServer> {
-  const { event: _, ...devnet } = listening(net) as { event: string }
+  const devnet = describeNet(net)
   try {
     return await startExamplesServer({ devnet: () => devnet, host, port })
   } catch (err) {
@@ -220,8 +321,12 @@ function describe (n: number, text: string, r: PushResult): string {
 }
 
 function listening (net: Devnet): object {
+  return { event: 'listening', ...describeNet(net), ...(net.rln != null ? { rln: rlnSummary(net.rln) } : {}) }
+}
+
+/** The devnet's nodes, as the listening line and /devnet.json give them. */
+function describeNet (net: Devnet): object {
   return {
-    event: 'listening',
     services: net.services.map((s) => ({ peerId: s.peerId, multiaddrs: s.multiaddrs, relayPeers: s.relayPeers, ...(s.spec.fault != null ? { fault: s.spec.fault } : {}) })),
     relays: net.relays.map((r) => ({ peerId: r.peerId, multiaddrs: r.multiaddrs, ...(r.store != null ? { store: true } : {}) }))
   }

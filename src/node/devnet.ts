@@ -1,11 +1,17 @@
 import { createRelayNode, createServiceNode, type ServiceNode, type ServiceNodeOptions, type WakuNode } from './service-node.js'
 import { THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
+import { createDevnetRln, type DevnetRln, type DevnetRlnOptions } from './devnet-rln.js'
 import type { StoreServerInit } from './store-server.js'
 
 /** One service node of a devnet: its relay peers and, optionally, a fault profile. */
-export interface DevnetServiceSpec extends Omit<ServiceNodeOptions, 'relayPeers' | 'sharding' | 'listen'> {
+export interface DevnetServiceSpec extends Omit<ServiceNodeOptions, 'relayPeers' | 'sharding' | 'listen' | 'rln'> {
   /** How many of the devnet's relay nodes this service node relays to (0 gives 503). Default: all. */
   relayPeers?: number
+  /**
+   * `false`: this service node does not enforce the devnet's RLN (it publishes what it is pushed unchecked; the
+   * relay nodes still drop what has no valid proof). Without `DevnetOptions.rln` nothing is enforced anyway.
+   */
+  rln?: false
 }
 
 /** How many relay nodes, and which service nodes, a devnet starts. */
@@ -22,6 +28,15 @@ export interface DevnetOptions {
    * one when its spec says `store`.
    */
   store?: boolean | StoreServerInit
+  /**
+   * Enforce RLN on every node, as The Waku Network does: a membership of `members` (default 8) credentials is
+   * registered in a local tree (no contract), and every service node checks light push requests, and every
+   * node its relay traffic, against its last 50 roots (`rlnValidator`): 420 `RLN validation failed` for a push
+   * without a valid proof, and such a message is never relayed. `true`: the defaults (The Waku Network's epoch
+   * of 600 s and limit of 100). Needs `@waku/zerokit-rln-wasm` (`MISSING_DEPENDENCY` without it); the circuit
+   * comes with the package. `Devnet.rln` hands out the credentials. Default: off.
+   */
+  rln?: true | DevnetRlnOptions
   /** How long to wait for the wiring to settle. Default 15 s. */
   readyTimeoutMs?: number
 }
@@ -42,6 +57,12 @@ export interface Devnet {
   sharding: ShardingOptions
   /** Every service node's addresses, ready to be a client's bootstrap list. */
   bootstrap: string[]
+  /**
+   * With `rln`: the engine, membership, member credentials (`nextMember()` hands out an unused one) and network
+   * parameters, so that a prover is `createRlnProver({ engine, credential: rln.nextMember(), membership,
+   * storage: memoryMessageIds(), network })`.
+   */
+  rln?: DevnetRln
   stop(): Promise<void>
 }
 
@@ -61,18 +82,22 @@ export async function createDevnet (options: DevnetOptions = {}): Promise<Devnet
   const stop = async (): Promise<void> => {
     await Promise.allSettled([...services.map((s) => s.node.stop()), ...relays.map((r) => r.stop())])
   }
+  // Before any node: a missing zerokit fails here, with nothing to stop.
+  const rln = options.rln == null ? undefined : await createDevnetRln(options.rln === true ? {} : options.rln, sharding.clusterId)
+  // One validator (one nullifier log) per node, as each node of a real network keeps its own.
+  const enforce = (): { rln: { validator: ReturnType<DevnetRln['validator']> } } | object => rln != null ? { rln: { validator: rln.validator() } } : {}
   try {
     for (let i = 0; i < relayCount; i++) {
       // Each relay joins the ones before it: a full mesh among relays.
-      relays.push(await createRelayNode({ sharding, relayPeers: relays.map((r) => r.multiaddrs[0]), ...(options.store != null ? { store: options.store } : {}) }))
+      relays.push(await createRelayNode({ sharding, relayPeers: relays.map((r) => r.multiaddrs[0]), ...(options.store != null ? { store: options.store } : {}), ...enforce() }))
     }
     for (const spec of specs) {
       const count = spec.relayPeers ?? relayCount
       if (!Number.isInteger(count) || count < 0 || count > relayCount) {
         throw new RangeError(`relayPeers ${count} is not between 0 and the ${relayCount} relay nodes`)
       }
-      const { relayPeers: _, ...serviceOptions } = spec
-      const node = await createServiceNode({ ...serviceOptions, sharding, relayPeers: relays.slice(0, count).map((r) => r.multiaddrs[0]) })
+      const { relayPeers: _, rln: enforced, ...serviceOptions } = spec
+      const node = await createServiceNode({ ...serviceOptions, ...(enforced !== false ? enforce() : {}), sharding, relayPeers: relays.slice(0, count).map((r) => r.multiaddrs[0]) })
       services.push({ node, peerId: node.peerId, multiaddrs: node.multiaddrs, relayPeers: count, spec })
     }
     // Every service node can tell clients (peer exchange) about every other node, as discv5 would let it.
@@ -87,7 +112,7 @@ export async function createDevnet (options: DevnetOptions = {}): Promise<Devnet
     await stop()
     throw err
   }
-  return { services, relays, sharding, bootstrap: services.map((s) => s.multiaddrs[0]), stop }
+  return { services, relays, sharding, bootstrap: services.map((s) => s.multiaddrs[0]), ...(rln != null ? { rln } : {}), stop }
 }
 
 async function waitFor (ready: () => boolean, timeoutMs: number): Promise<void> {

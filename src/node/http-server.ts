@@ -19,6 +19,11 @@ export interface ExamplesServerOptions {
   port?: number
   /** Folders served, longest prefix first. Default: `examplesMounts()`. */
   mounts?: StaticMount[]
+  /**
+   * More JSON answers, asked first for every path: `{ status, body }` is sent as JSON (readable from any origin,
+   * as `/devnet.json`), undefined passes the path on to the mounts. The RLN devnet's `/rln/...` endpoints.
+   */
+  routes?: (pathname: string) => { status: number, body: unknown } | undefined
 }
 
 export interface ExamplesServer {
@@ -72,7 +77,7 @@ export async function startExamplesServer (options: ExamplesServerOptions): Prom
   }
 
   const server = createServer((req, res) => {
-    handle(req, res, options.devnet, mounts).catch((err: unknown) => {
+    handle(req, res, options.devnet, mounts, options.routes).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(err as Error).message}\n`)
       else res.destroy()
     })
@@ -94,7 +99,7 @@ export async function startExamplesServer (options: ExamplesServerOptions): Prom
   }
 }
 
-async function handle (req: IncomingMessage, res: ServerResponse, devnet: () => unknown, mounts: StaticMount[]): Promise<void> {
+async function handle (req: IncomingMessage, res: ServerResponse, devnet: () => unknown, mounts: StaticMount[], routes?: ExamplesServerOptions['routes']): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD')
     send(res, 405, 'text/plain; charset=utf-8', 'only GET and HEAD\n')
@@ -116,6 +121,12 @@ async function handle (req: IncomingMessage, res: ServerResponse, devnet: () => 
     // Readable from a page on another origin too (the dapp under `vite` dev server).
     res.setHeader('Access-Control-Allow-Origin', '*')
     send(res, 200, TYPES['.json'], JSON.stringify(devnet()), req.method === 'HEAD')
+    return
+  }
+  const routed = routes?.(pathname)
+  if (routed != null) {
+    res.setHeader('Access-Control-Allow-Origin', '*')
+    send(res, routed.status, TYPES['.json'], JSON.stringify(routed.body), req.method === 'HEAD')
     return
   }
   const mount = mounts.find((m) => pathname.startsWith(m.prefix) || pathname === m.prefix.slice(0, -1))

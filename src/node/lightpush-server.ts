@@ -6,6 +6,7 @@ import { encodeMessage, DEFAULT_MAX_MESSAGE_SIZE, MAX_META_SIZE } from '../messa
 import { parseContentTopic } from '../message/content-topic.js'
 import { allShards, parseShardTopic, pubsubTopicFor, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
 import { TokenBuckets } from './token-bucket.js'
+import { RLN_VALIDATION_FAILED, type NodeRlnOptions, type RlnRefusal } from './rln-validator.js'
 import type { FaultProfile } from './faults.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 
@@ -80,6 +81,16 @@ export interface LightPushServerInit {
   fault?: FaultProfile
   /** Delay of the `slow` fault. Default 2000 ms. */
   slowMs?: number
+  /** The relay peer count the `liar` fault claims (it publishes nothing). Default 6. */
+  liarRelayPeers?: number
+  /**
+   * Enforce RLN, as the reference node does: after a request is decoded and its message checked, and before it
+   * is published, `validator` checks the message's rate-limit proof (epoch, clock gap, root window, zkSNARK,
+   * nullifier log); a message without a proof or with a refused one gets 420 `RLN validation failed`
+   * (`RLN_VALIDATION_FAILED`). A message whose publish reaches no relay peer is taken back from the log, so
+   * that its retry is taken. Default: off (every message is published unchecked).
+   */
+  rln?: NodeRlnOptions
 }
 
 /** What a service node has seen, for tests and benchmarks. */
@@ -96,6 +107,8 @@ export interface LightPushServerStats {
   peakBufferedBytes: number
   /** Streams refused before their request was read, by the limit that refused them. */
   refused: { streams: number, bytes: number, rate: number }
+  /** With `rln`: pushes answered 420 `RLN validation failed`, by the validator's reason. */
+  rlnRefused: Partial<Record<RlnRefusal, number>>
 }
 
 /** How long the answer to an already published message is remembered: gossipsub's seenTTL. */
@@ -123,7 +136,7 @@ class FrameError extends Error {
 /** Serves `/vac/waku/lightpush/3.0.0`: validates each push and publishes it on Waku relay. */
 export class LightPushServer {
   readonly stats: LightPushServerStats = {
-    requests: 0, byStatus: {}, activeStreams: 0, peakActiveStreams: 0, bufferedBytes: 0, peakBufferedBytes: 0, refused: { streams: 0, bytes: 0, rate: 0 }
+    requests: 0, byStatus: {}, activeStreams: 0, peakActiveStreams: 0, bufferedBytes: 0, peakBufferedBytes: 0, refused: { streams: 0, bytes: 0, rate: 0 }, rlnRefused: {}
   }
 
   private readonly sharding: ShardingOptions
@@ -138,6 +151,7 @@ export class LightPushServer {
   private readonly maxStreamsPerAddress: number
   private readonly maxBytes: number
   private readonly maxBytesPerAddress: number
+  private readonly liarRelayPeers: number
   private readonly streamsByAddress = new Map<string, number>()
   private readonly bytesByAddress = new Map<string, number>()
   /** Our own publishes: gossipsub id -> topic and relay peer count, so that a repeat gets the same honest answer. */
@@ -163,6 +177,12 @@ export class LightPushServer {
     this.maxStreamsPerAddress = positive('maxConcurrentStreamsPerAddress', init.maxConcurrentStreamsPerAddress ?? 64)
     this.maxBytes = positive('maxBufferedBytes', init.maxBufferedBytes ?? 16 * 1024 * 1024)
     this.maxBytesPerAddress = positive('maxBufferedBytesPerAddress', init.maxBufferedBytesPerAddress ?? 4 * 1024 * 1024)
+    this.liarRelayPeers = init.liarRelayPeers ?? 6
+    // Over 1000 the client believes no count at all: the liar's claim is one it would believe.
+    if (!Number.isInteger(this.liarRelayPeers) || this.liarRelayPeers < 1 || this.liarRelayPeers > 1000) {
+      throw new RangeError(`liarRelayPeers must be an integer 1..1000, not ${this.liarRelayPeers}`)
+    }
+    if (init.rln != null && typeof init.rln.validator?.validate !== 'function') throw new TypeError('rln.validator must be an RLN validator (rlnValidator())')
     this.handle = this.handle.bind(this)
     this.onRelayMessage = this.onRelayMessage.bind(this)
   }
@@ -374,16 +394,35 @@ export class LightPushServer {
       return answer(LightPushStatus.PAYLOAD_TOO_LARGE, `message of ${bytes.byteLength} bytes exceeds the maximum of ${this.maxMessageSize} bytes`)
     }
     if (this.init.fault === 'zero-count') return answer(LightPushStatus.SUCCESS, undefined, 0)
+    if (this.init.fault === 'liar') return answer(LightPushStatus.SUCCESS, undefined, this.liarRelayPeers)
     // Gossipsub's message id is sha256 of the bytes alone (as nwaku's): the same bytes are one message on every
     // topic. Answers are remembered by that id *and* the topic; the 14/ hash would not do, as it leaves out
     // version, ephemeral and the RLN proof, and so names messages of other bytes that relay has never carried.
     const id = gossipId(bytes)
     const ours = fresh(this.published, id)
     if (ours != null && ours.topic === topic && ours.count > 0) return answer(LightPushStatus.SUCCESS, 'already relayed', ours.count)
+    const rln = this.init.rln?.validator
+    let logged = false
+    if (rln != null) {
+      // Bytes relay brought here on this very topic passed this node's relay validator (the same one) already:
+      // relay drops them as a duplicate below and the answer says the network has them; a second check would
+      // call them a duplicate proof.
+      const relayed = fresh(this.received, id)
+      if (relayed == null || relayed.topic !== topic) {
+        const verdict = rln.validate(message)
+        if (!verdict.ok) {
+          this.stats.rlnRefused[verdict.refusal] = (this.stats.rlnRefused[verdict.refusal] ?? 0) + 1
+          return answer(LightPushStatus.INVALID_MESSAGE, RLN_VALIDATION_FAILED)
+        }
+        logged = true
+      }
+    }
+    let published = false
     try {
       const { recipients } = await this.components.relay.publish(topic, bytes)
       remember(this.published, id, { topic, count: recipients.length, at: Date.now() })
       if (recipients.length === 0) return answer(LightPushStatus.SERVICE_UNAVAILABLE, 'no relay peers for topic')
+      published = true
       return answer(LightPushStatus.SUCCESS, undefined, recipients.length)
     } catch (err) {
       const reason = (err as Error).message
@@ -391,6 +430,9 @@ export class LightPushServer {
       if (reason === 'PublishError.NoPeersSubscribedToTopic') return answer(LightPushStatus.SERVICE_UNAVAILABLE, 'no relay peers for topic')
       if (reason === 'PublishError.Duplicate') return this.duplicate(answer, id, topic, ours)
       return answer(LightPushStatus.INTERNAL_SERVER_ERROR, `publish failed: ${reason}`)
+    } finally {
+      // Not sent to anyone: the network never saw this proof, so its retry must not count as a second use.
+      if (logged && !published) rln?.forget(message)
     }
   }
 

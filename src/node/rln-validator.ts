@@ -9,6 +9,7 @@
  */
 import { bytesToHex, equalBytes } from '../rln/field.js'
 import { MAX_CLOCK_GAP_SECONDS, WAKU_RLN_IDENTIFIER } from '../rln/presets.js'
+import { decodeRateLimitProof, epochFromBytes } from '../rln/rate-limit-proof.js'
 import { verifyMessageProof, type RlnProofFault } from '../rln/verify.js'
 import type { WakuMessage } from '../message/types.js'
 import type { ZerokitEngine } from '../rln/zerokit.js'
@@ -43,8 +44,23 @@ export interface RlnValidatorInit {
 export interface RlnValidator {
   /** Checks the message and, when it is valid, logs its nullifier (so the next one with it is refused). */
   validate(message: WakuMessage): RlnVerdict
+  /**
+   * Takes back the log entry of a message `validate` took, when the network never got it (the service node's
+   * publish found no relay peer): the same message pushed again is then taken, not refused as a duplicate.
+   * Only this message's own entry goes (same nullifier and share); true when there was one.
+   */
+  forget(message: WakuMessage): boolean
   /** Nullifiers logged, over the epochs kept. */
   readonly logSize: number
+}
+
+/**
+ * RLN enforcement on a node (`ServiceNodeOptions.rln`, `RelayNodeOptions.rln`, `LightPushServerInit.rln`): the
+ * validator every message is checked with, light push requests before they are published and gossip before it
+ * is delivered or forwarded. One validator per node, so its nullifier log sees both paths.
+ */
+export interface NodeRlnOptions {
+  validator: RlnValidator
 }
 
 interface Logged { shareX: Uint8Array, shareY: Uint8Array }
@@ -81,6 +97,22 @@ export function rlnValidator (init: RlnValidatorInit): RlnValidator {
       if (epochLog === undefined) log.set(check.epoch, epochLog = new Map())
       epochLog.set(key, { shareX: check.proof.shareX, shareY: check.proof.shareY })
       return { ok: true, epoch: check.epoch }
+    },
+    forget (message) {
+      if (message.rateLimitProof == null) return false
+      let proof
+      try {
+        proof = decodeRateLimitProof(message.rateLimitProof)
+      } catch {
+        return false
+      }
+      const epoch = epochFromBytes(proof.epoch)
+      const epochLog = epoch === undefined ? undefined : log.get(epoch)
+      const key = bytesToHex(proof.nullifier)
+      const seen = epochLog?.get(key)
+      if (seen === undefined || !equalBytes(seen.shareX, proof.shareX) || !equalBytes(seen.shareY, proof.shareY)) return false
+      epochLog?.delete(key)
+      return true
     },
     get logSize () {
       let n = 0

@@ -7,6 +7,9 @@ import { LightPushV2Server } from './lightpush-v2-server.js'
 import { PeerExchangeServer } from './peer-exchange-server.js'
 import { serveStore, type ServedStore, type StoreServerInit } from './store-server.js'
 import { allShards, THE_WAKU_NETWORK, type ShardingOptions } from '../message/sharding.js'
+import { decodeMessage } from '../message/create.js'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { NodeRlnOptions, RlnRefusal, RlnValidator } from './rln-validator.js'
 
 /** A running node of the local network (relay or service): its id, addresses, libp2p node and `stop()`. */
 export interface WakuNode {
@@ -19,11 +22,22 @@ export interface WakuNode {
   readonly enr: string
   /** Its Store v3 service (an archive of what it relays and publishes), when `store` was asked for. */
   readonly store?: ServedStore
+  /** With `rln`: the validator relay runs on every message it receives, and what it decided. */
+  readonly rln?: RelayRlnState
   /** Relay peers subscribed to `topic` (default: the first served topic): what a push on it reaches. */
   relayPeerCount(topic?: string): number
   /** Connects to another node and relays with it. */
   connect(address: string): Promise<void>
   stop(): Promise<void>
+}
+
+/** What an RLN-enforcing node's relay validator decided, for tests and logs. */
+export interface RelayRlnState {
+  readonly validator: RlnValidator
+  /** Gossip messages accepted (delivered and forwarded). */
+  readonly accepted: number
+  /** Gossip messages refused, by reason (`undecodable`: not a WakuMessage); none of them went further. */
+  readonly refused: Readonly<Partial<Record<RlnRefusal | 'undecodable', number>>>
 }
 
 /** A service node: a relay node that also serves light push v3. */
@@ -46,6 +60,14 @@ export interface RelayNodeOptions extends NodeLibp2pOptions {
   relayPeers?: string[]
   /** Serve Store v3 (`/vac/waku/store-query/3.0.0`) from an archive of what this node relays and publishes: `true` or the store's options. */
   store?: boolean | StoreServerInit
+  /**
+   * Enforce RLN on relay: a gossipsub topic validator on every relayed topic checks each received message with
+   * `validator` (a proof the message's own, nullifier log), so a message without a valid proof is neither
+   * delivered here (nor archived) nor forwarded: rejected (the sender's gossipsub score pays), or ignored when it
+   * is a valid proof seen already under other bytes. What this node publishes itself is not checked here (the
+   * service node checks light push before publishing). Default: off.
+   */
+  rln?: NodeRlnOptions
 }
 
 /**
@@ -75,6 +97,7 @@ export async function createRelayNode (options: RelayNodeOptions = {}, capabilit
   const enr = privateKey.type === 'secp256k1'
     ? encodeEnr({ privateKey: privateKey.raw, multiaddrs: listen, waku2: capabilities, shards: { clusterId: sharding.clusterId, shards } })
     : ''
+  const rln = options.rln != null ? enforceRln(libp2p, pubsubTopics, options.rln) : undefined
   for (const topic of pubsubTopics) libp2p.services.relay.subscribe(topic)
   let store: ServedStore | undefined
   try {
@@ -90,6 +113,7 @@ export async function createRelayNode (options: RelayNodeOptions = {}, capabilit
     pubsubTopics,
     enr,
     ...(store != null ? { store } : {}),
+    ...(rln != null ? { rln } : {}),
     relayPeerCount: (topic = pubsubTopics[0]) => libp2p.services.relay.getSubscribers(topic).length,
     connect: async (address) => { await libp2p.dial(multiaddr(address)) },
     stop: async () => {
@@ -104,6 +128,33 @@ export async function createRelayNode (options: RelayNodeOptions = {}, capabilit
     throw err
   }
   return node
+}
+
+/** Installs the RLN topic validator on each topic, before subscribing, so no message gets past unchecked. */
+function enforceRln (libp2p: WakuNodeLibp2p, topics: readonly string[], { validator }: NodeRlnOptions): RelayRlnState {
+  if (typeof validator?.validate !== 'function') throw new TypeError('rln.validator must be an RLN validator (rlnValidator())')
+  const refused: Partial<Record<RlnRefusal | 'undecodable', number>> = {}
+  const state = { validator, accepted: 0, refused }
+  const refuse = (reason: RlnRefusal | 'undecodable'): void => { refused[reason] = (refused[reason] ?? 0) + 1 }
+  const validate = (_peer: unknown, msg: { data: Uint8Array }): TopicValidatorResult => {
+    let message
+    try {
+      message = decodeMessage(msg.data)
+    } catch {
+      refuse('undecodable')
+      return TopicValidatorResult.Reject
+    }
+    const verdict = validator.validate(message)
+    if (verdict.ok) {
+      state.accepted++
+      return TopicValidatorResult.Accept
+    }
+    refuse(verdict.refusal)
+    // The same proof under other bytes (another meta, a refreshed root) is not spam: dropped without a penalty.
+    return verdict.refusal === 'duplicate' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+  }
+  for (const topic of topics) libp2p.services.relay.topicValidators.set(topic, validate)
+  return state
 }
 
 /** A Waku service node: a relay node that also serves light push v3. */
