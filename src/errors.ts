@@ -51,6 +51,10 @@ export type LightPushErrorCode =
    * refuses a message for its missing proof (420 `RLN validation failed`).
    */
   | 'RLN_REQUIRED'
+  /** The outbox holds `maxMessages` messages or `maxBytes` of payload: the message was not added (the error says the counts). */
+  | 'OUTBOX_FULL'
+  /** The outbox's storage (IndexedDB, a file) failed or is missing: what was not stored is not queued. */
+  | 'OUTBOX_STORAGE'
 
 /**
  * What one attempt was, for the sender (DESIGN.md, "The sender's decisions"):

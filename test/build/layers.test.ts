@@ -14,7 +14,7 @@ const LAYERS: Record<string, number> = {
   protocol: 2,
   peers: 3,
   push: 4, discovery: 4, store: 4,
-  service: 5,
+  service: 5, outbox: 5,
   'client.ts': 6, 'webrtc-transports.ts': 6, rln: 6,
   'index.ts': 7, 'index.node.ts': 7, 'webrtc.ts': 7,
   node: 8
