@@ -14,7 +14,7 @@
  * message.rateLimitProof = await prover.attach(message, pubsubTopic)   // after the timestamp is fixed
  * ```
  */
-export { loadZerokit } from './zerokit.js'
+export { loadZerokit } from './load.js'
 export type { LoadZerokitOptions, ResourceSource, RlnCircuitFiles, RlnProofValues, RlnWitness, ZerokitEngine, ZerokitLoadTimings } from './zerokit.js'
 export { createIdentity, rateCommitment } from './credentials.js'
 export type { IdentityCredential, MembershipCredential, MembershipInfo } from './credentials.js'

@@ -1,6 +1,8 @@
 /**
  * The zerokit RLN engine: `@waku/zerokit-rln-wasm` (an optional peer dependency, loaded here and nowhere else)
- * with the circuit's proving key and witness calculator. Every call is synchronous wasm work on this thread.
+ * with the circuit's proving key and witness calculator, on the thread that loads it: the page's main thread, or
+ * the RLN worker (`rln-worker.ts`), which loads it through `loadLocalZerokit` too. `loadZerokit` (load.ts)
+ * chooses between them.
  *
  * Byte layouts (zerokit `rln` 0.8, the crate `@waku/zerokit-rln-wasm` 0.2.1 was built from; field elements are
  * 32 bytes little-endian, lengths 8 bytes little-endian):
@@ -33,6 +35,21 @@ export interface LoadZerokitOptions {
    */
   zerokitWasm?: ResourceSource
   signal?: AbortSignal
+  /**
+   * Prove in a dedicated worker, so that a proof (3 s on a 2-core machine) does not freeze the page: witness
+   * calculation and Groth16 run there, and `prove` resolves when the worker answers. Hashing, `verify` and key
+   * generation stay on this thread (they are cheap; the first `verify` or `extendedMembershipKey` reads the
+   * proving key here, once).
+   * - `true`: the package's own worker script, `rln-worker.js` beside this module. Bundlers that understand
+   *   `new Worker(new URL('./rln-worker.js', import.meta.url), { type: 'module' })` (Vite, webpack 5, Parcel)
+   *   bundle it. In Node.js a `worker_threads` worker of the same file.
+   * - a URL (or string): the worker script's address, for pages that load the package from a CDN. A script of
+   *   another origin is started through a `blob:` module that imports it (browsers allow no cross-origin
+   *   worker), so the CDN must send CORS headers, as public npm CDNs do.
+   * - a `Worker` the app started itself with that script: taken over, and terminated by `dispose()`.
+   * Default: no worker, everything on this thread.
+   */
+  worker?: boolean | URL | string | Worker
 }
 
 /** How long each step of loading took, in milliseconds. */
@@ -45,6 +62,8 @@ export interface ZerokitLoadTimings {
   zkey: number
   /** Compiling the witness calculator. */
   witnessCalculator: number
+  /** With a worker: from starting it to its having zerokit and the circuit ready (overlaps the steps above). */
+  worker?: number
 }
 
 /** The inputs of one RLN proof, each field element as 32 little-endian bytes. */
@@ -73,6 +92,8 @@ export interface RlnProofValues {
 
 export interface ZerokitEngine {
   readonly timings: ZerokitLoadTimings
+  /** True when `prove` runs in a worker (`loadZerokit({ worker })`). */
+  readonly inWorker?: boolean
   /** Poseidon over field elements (32 bytes LE each), as the circuit and the membership tree use it. */
   poseidon(...inputs: Uint8Array[]): Uint8Array
   /** keccak256 of the bytes, taken little-endian modulo the field (zerokit's `hash_to_field`). */
@@ -81,38 +102,61 @@ export interface ZerokitEngine {
   extendedMembershipKey(seed?: Uint8Array): Uint8Array
   /**
    * Computes the witness and the Groth16 proof: 3 s of this thread on a 2-core machine, during which nothing
-   * else runs. An engine that proves in a worker may return a promise; callers await it either way.
+   * else runs, or of the worker's (then a promise). Callers await it either way.
    */
   prove(witness: RlnWitness): RlnProofValues | Promise<RlnProofValues>
   /** Groth16 check, x = hash(signal), and the root is one of `roots` (none given: root not checked). */
   verify(values: RlnProofValues, signal: Uint8Array, roots: readonly Uint8Array[]): boolean
+  /**
+   * Lets the engine go: its worker, if any, is terminated, and a proof still in it rejects with `STOPPED`, as
+   * does every `prove` after this. Engines of `loadZerokit` have it; stand-ins need not.
+   */
+  dispose?(): void
 }
 
-type Zerokit = typeof ZerokitModule
+export type Zerokit = typeof ZerokitModule
 
 let modulePromise: Promise<Zerokit> | undefined
 
-/** Loads zerokit (once per page or process) and a proving key; the circuit files are the caller's. */
-export async function loadZerokit (options: LoadZerokitOptions): Promise<ZerokitEngine> {
-  const { circuit, signal } = options
+/** Throws INVALID_OPTIONS unless both circuit files are given. */
+export function checkCircuit (circuit: RlnCircuitFiles | undefined): asserts circuit is RlnCircuitFiles {
   if (circuit == null || circuit.zkey == null || circuit.witnessCalculator == null) {
     throw new LightPushError('INVALID_OPTIONS', 'RLN needs the circuit files: { circuit: { zkey, witnessCalculator } } (bytes, a URL or, in Node, a path).')
   }
-  let t = now()
-  const zk = await loadModule(options.zerokitWasm, signal)
-  const wasmMs = now() - t
+}
 
-  t = now()
-  const [zkey, wcBytes] = await Promise.all([readResource(circuit.zkey, 'zkey', signal), readResource(circuit.witnessCalculator, 'witness calculator', signal)])
-  const filesMs = now() - t
+/** Both circuit files' bytes. */
+export async function readCircuit (circuit: RlnCircuitFiles, signal?: AbortSignal): Promise<{ zkey: Uint8Array, witnessCalculator: Uint8Array }> {
+  const [zkey, witnessCalculator] = await Promise.all([readResource(circuit.zkey, 'zkey', signal), readResource(circuit.witnessCalculator, 'witness calculator', signal)])
+  return { zkey, witnessCalculator }
+}
 
-  t = now()
-  let ctx: number
+/** `newRLN(zkey)`: zerokit's context with the proving (and verifying) key. */
+export function newContext (zk: Zerokit, zkey: Uint8Array): number {
   try {
-    ctx = zk.newRLN(zkey)
+    return zk.newRLN(zkey)
   } catch (err) {
     throw new LightPushError('INVALID_OPTIONS', 'zerokit could not read the RLN proving key (zkey).', { cause: err })
   }
+}
+
+/**
+ * Loads zerokit (once per thread) and a proving key on this thread; the circuit files are the caller's. The
+ * package's `loadZerokit` is this without a worker; the worker script calls it for itself.
+ */
+export async function loadLocalZerokit (options: Omit<LoadZerokitOptions, 'worker'>): Promise<ZerokitEngine> {
+  const { circuit, signal } = options
+  checkCircuit(circuit)
+  let t = now()
+  const zk = await loadZerokitModule(options.zerokitWasm, signal)
+  const wasmMs = now() - t
+
+  t = now()
+  const { zkey, witnessCalculator: wcBytes } = await readCircuit(circuit, signal)
+  const filesMs = now() - t
+
+  t = now()
+  const ctx = newContext(zk, zkey)
   const zkeyMs = now() - t
 
   t = now()
@@ -128,14 +172,17 @@ export async function loadZerokit (options: LoadZerokitOptions): Promise<Zerokit
 }
 
 function createEngine (zk: Zerokit, ctx: number, wc: WitnessCalculator, timings: ZerokitLoadTimings): ZerokitEngine {
+  let disposed = false
   return {
     timings,
+    inWorker: false,
     poseidon: (...inputs) => zk.poseidonHash(concatBytes(u64le(inputs.length), ...inputs)),
     hashToField: (data) => zk.hash(data),
     extendedMembershipKey: (seed) => seed == null
       ? zk.generateExtendedMembershipKey(ctx)
       : zk.generateSeededExtendedMembershipKey(ctx, seed),
     prove (w) {
+      if (disposed) throw new LightPushError('STOPPED', 'This RLN engine was disposed.')
       const serialized = serializeWitness(w)
       const inputs = {
         identitySecret: toBig(w.identitySecret),
@@ -153,7 +200,9 @@ function createEngine (zk: Zerokit, ctx: number, wc: WitnessCalculator, timings:
     verify (v, signal, roots) {
       const input = concatBytes(v.proof, v.root, v.externalNullifier, v.x, v.y, v.nullifier, u64le(signal.length), signal)
       return zk.verifyWithRoots(ctx, input, concatBytes(...roots))
-    }
+    },
+    // zerokit 0.2.1 exports no way to free a context made by newRLN: the proving key stays in its wasm memory.
+    dispose () { disposed = true }
   }
 }
 
@@ -182,13 +231,14 @@ export function splitProofOutput (out: Uint8Array): RlnProofValues {
   return { proof: out.slice(0, 128), root: fr(0), externalNullifier: fr(1), x: fr(2), y: fr(3), nullifier: fr(4) }
 }
 
-function toBig (b: Uint8Array): bigint {
+export function toBig (b: Uint8Array): bigint {
   let v = 0n
   for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i] as number)
   return v
 }
 
-function loadModule (wasm: ResourceSource | undefined, signal?: AbortSignal): Promise<Zerokit> {
+/** `@waku/zerokit-rln-wasm`, imported and its wasm instantiated once per thread. */
+export function loadZerokitModule (wasm: ResourceSource | undefined, signal?: AbortSignal): Promise<Zerokit> {
   modulePromise ??= (async () => {
     let zk: Zerokit
     try {
@@ -202,8 +252,9 @@ function loadModule (wasm: ResourceSource | undefined, signal?: AbortSignal): Pr
     if (wasm != null) {
       await zk.default({ module_or_path: await readResource(wasm, 'zerokit wasm', signal) })
     } else if (isNode()) {
-      const url = new URL('rln_wasm_bg.wasm', import.meta.resolve('@waku/zerokit-rln-wasm'))
-      await zk.default({ module_or_path: await readResource(url, 'zerokit wasm', signal) })
+      // loadZerokit (load.ts) gives Node the file beside the package; resolving it here would put import.meta
+      // into the worker bundle, which bundlers build as a classic script by default.
+      throw new LightPushError('INVALID_OPTIONS', 'In Node.js, zerokit\'s wasm must be given (loadZerokit does).')
     } else {
       await zk.default()
     }
@@ -237,11 +288,11 @@ export async function readResource (source: ResourceSource, what: string, signal
   }
 }
 
-function isNode (): boolean {
+export function isNode (): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process
   return typeof p?.versions?.node === 'string'
 }
 
-function now (): number {
+export function now (): number {
   return performance.now()
 }

@@ -17,10 +17,10 @@ const imports = (file: string): string[] =>
 const local = (file: string, spec: string): string => relative(SRC, resolve(dirname(file), spec).replace(/\.js$/, '.ts'))
 
 describe('the RLN entry', () => {
-  it('no module outside src/rln imports it, but the service node\'s validator and the Node entry (src/node)', () => {
+  it('no module outside src/rln imports it, but the service node\'s validator, the devnet\'s membership and the Node entry (src/node)', () => {
     const users = sources().filter((f) => !relative(SRC, f).startsWith('rln/'))
       .flatMap((f) => imports(f).filter((s) => s.startsWith('.') && local(f, s).startsWith('rln/')).map(() => relative(SRC, f)))
-    expect([...new Set(users)].sort()).toEqual(['node/index.ts', 'node/rln-validator.ts'])
+    expect([...new Set(users)].sort()).toEqual(['node/devnet-rln.ts', 'node/index.ts', 'node/rln-validator.ts'])
   })
 
   it('loads @waku/zerokit-rln-wasm only by a dynamic import (a missing optional peer fails loadZerokit, not the import)', () => {
@@ -45,5 +45,21 @@ describe('the RLN entry', () => {
     expect(seen.size).toBeGreaterThan(10)
     expect(nodeOnly).toEqual([])
     expect([...seen].map((f) => relative(SRC, f))).not.toContain('rln/file-storage.ts')
+    // The worker script is started by URL, never imported: a bundler makes it a bundle of its own.
+    expect([...seen].map((f) => relative(SRC, f))).not.toContain('rln/rln-worker.ts')
+  })
+
+  it('starts the package\'s worker with the one form bundlers recognise, and the worker script never starts one', () => {
+    const load = readFileSync(join(SRC, 'rln/load.ts'), 'utf8')
+    expect(load).toContain("new Worker(new URL('./rln-worker.js', import.meta.url), { type: 'module' })")
+    const walk = (file: string, seen = new Set<string>()): Set<string> => {
+      if (seen.has(file)) return seen
+      seen.add(file)
+      for (const s of imports(file)) if (s.startsWith('.')) walk(join(SRC, local(file, s)), seen)
+      return seen
+    }
+    const inWorker = [...walk(join(SRC, 'rln/rln-worker.ts'))].map((f) => relative(SRC, f))
+    expect(inWorker).not.toContain('rln/load.ts')
+    expect(inWorker.filter((f) => /^(?!\s*(?:\*|\/\/)).*new Worker\(/m.test(readFileSync(join(SRC, f), 'utf8')))).toEqual([])
   })
 })
