@@ -3,8 +3,9 @@
  * Node.js only: the service node, relay nodes and the local network (devnet) used for development and tests.
  */
 import './polyfills.js'
-export { createServiceNode, createRelayNode, type ServiceNode, type ServiceNodeOptions, type RelayNodeOptions, type WakuNode } from './service-node.js'
+export { createServiceNode, createRelayNode, type ServiceNode, type ServiceNodeOptions, type RelayNodeOptions, type RelayRlnState, type WakuNode } from './service-node.js'
 export { createDevnet, type Devnet, type DevnetOptions, type DevnetService, type DevnetServiceSpec } from './devnet.js'
+export { createDevnetRln, RLN_CIRCUIT, type DevnetRln, type DevnetRlnOptions } from './devnet-rln.js'
 export { LightPushServer, type LightPushServerInit, type LightPushServerStats } from './lightpush-server.js'
 export { FAULT_PROFILES, isFaultProfile, type FaultProfile } from './faults.js'
 export { wakuRelay } from './relay.js'
@@ -22,5 +23,5 @@ export { MAX_REQUEST_SIZE, RELAY_PROTOCOL } from '../protocol/constants.js'
 export { decodePeerExchangeRpc, encodePeerExchangeResponse } from '../discovery/peer-exchange.js'
 export { encodeEnr, type EnrInit } from '../discovery/enr.js'
 // RLN on the node's side: verifying proofs (for an enforcing service node) and message ids kept in a file.
-export { rlnValidator, RLN_VALIDATION_FAILED, type RlnValidator, type RlnValidatorInit, type RlnVerdict, type RlnRefusal } from './rln-validator.js'
+export { rlnValidator, RLN_VALIDATION_FAILED, type NodeRlnOptions, type RlnValidator, type RlnValidatorInit, type RlnVerdict, type RlnRefusal } from './rln-validator.js'
 export { fileMessageIds } from '../rln/file-storage.js'

@@ -38,16 +38,16 @@ const ENTRIES = {
     file: 'dist/node/index',
     values: [
       'FAULT_PROFILES', 'LightPushServer', 'MAX_REQUEST_SIZE', 'MessageArchive', 'PeerExchangeServer', 'RELAY_PROTOCOL',
-      'RLN_VALIDATION_FAILED', 'StoreServer', 'TokenBuckets', 'createDevnet', 'createNodeLibp2p', 'createRelayNode',
+      'RLN_CIRCUIT', 'RLN_VALIDATION_FAILED', 'StoreServer', 'TokenBuckets', 'createDevnet', 'createDevnetRln', 'createNodeLibp2p', 'createRelayNode',
       'createServiceNode', 'decodePeerExchangeRpc', 'decodeRequest', 'decodeStoreQueryRequest', 'encodeEnr',
       'encodePeerExchangeResponse', 'encodeResponse', 'encodeStoreQueryResponse', 'fileCache', 'fileMessageIds', 'fileOutbox',
       'isFaultProfile', 'rlnValidator', 'serveStore', 'wakuRelay'
     ],
     types: [
       'ArchiveInit', 'ArchivePutResult', 'ArchiveQuery', 'ArchiveQueryResult', 'ArchiveRefusal', 'ArchiveStats',
-      'ArchivedMessage', 'DecodedLightPushRequest', 'DecodedStoreQueryRequest', 'Devnet', 'DevnetOptions', 'DevnetService',
-      'DevnetServiceSpec', 'EnrInit', 'FaultProfile', 'LightPushServerInit', 'LightPushServerStats', 'NodeLibp2pOptions',
-      'RelayNodeOptions', 'RlnRefusal', 'RlnValidator', 'RlnValidatorInit', 'RlnVerdict', 'ServeStoreOptions', 'ServedStore',
+      'ArchivedMessage', 'DecodedLightPushRequest', 'DecodedStoreQueryRequest', 'Devnet', 'DevnetOptions', 'DevnetRln',
+      'DevnetRlnOptions', 'DevnetService', 'DevnetServiceSpec', 'EnrInit', 'FaultProfile', 'LightPushServerInit',
+      'LightPushServerStats', 'NodeLibp2pOptions', 'NodeRlnOptions', 'RelayNodeOptions', 'RelayRlnState', 'RlnRefusal', 'RlnValidator', 'RlnValidatorInit', 'RlnVerdict', 'ServeStoreOptions', 'ServedStore',
       'ServiceNode', 'ServiceNodeOptions', 'StoreEntryToEncode', 'StoreQueryResponseToEncode', 'StoreRelay',
       'StoreServerInit', 'StoreServerStats', 'WakuNode', 'WakuNodeLibp2p'
     ]

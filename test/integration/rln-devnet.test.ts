@@ -12,6 +12,8 @@ import { RLN_CIRCUIT } from '../../src/node/devnet-rln.js'
 import { RLN_VALIDATION_FAILED } from '../../src/node/rln-validator.js'
 import { encodeMessage } from '../../src/message/create.js'
 import type { WakuMessage } from '../../src/message/types.js'
+import { createLightPushClient } from '../../src/client.js'
+import { isLightPushError } from '../../src/errors.js'
 import { rawPeer, rawPush } from './helpers.js'
 import type { WakuNodeLibp2p } from '../../src/node/libp2p.js'
 
@@ -161,4 +163,26 @@ describe('an RLN-enforcing devnet', () => {
       expect(s.has(sha(encodeMessage(stale)))).toBe(false)
     }
   })
+
+  it('a client with a devnet member\'s prover (createLightPushClient({ rln })) is delivered; one without is told RLN_REQUIRED by the node\'s 420', async () => {
+    const rln = net.rln!
+    const prover = createRlnProver({ engine, credential: rln.nextMember(), membership: rln.membership, storage: memoryMessageIds(), network: rln.network })
+    const bootstrap = [net.services[0]!.multiaddrs[0]!]
+    const client = await createLightPushClient({ discovery: { bootstrap, peerExchange: false, peerCache: false }, allowInsecureLocal: true, rln: prover })
+    const plain = await createLightPushClient({ discovery: { bootstrap, peerExchange: false, peerCache: false }, allowInsecureLocal: true })
+    try {
+      const accepted = net.relays.map((r) => r.rln!.accepted)
+      const t0 = performance.now()
+      const result = await client.push({ contentTopic: CONTENT_TOPIC, payload: new TextEncoder().encode('proved by the client') }, { pubsubTopic: TOPIC })
+      timings.clientPushWithProof = Math.round(performance.now() - t0)
+      expect(result).toMatchObject({ relayPeerCount: 2, peer: net.services[0]!.peerId })
+      await expect.poll(() => net.relays.map((r, i) => r.rln!.accepted - accepted[i]!), { timeout: 5000, interval: 25 }).toEqual([1, 1])
+      const err = await plain.push({ contentTopic: CONTENT_TOPIC, payload: new TextEncoder().encode('no prover') }, { pubsubTopic: TOPIC }).catch((e: unknown) => e)
+      expect(isLightPushError(err) && err.code).toBe('RLN_REQUIRED')
+      expect((err as { attempts: Array<{ status?: number, statusDesc?: string }> }).attempts[0]).toMatchObject({ status: 420, statusDesc: RLN_VALIDATION_FAILED })
+    } finally {
+      await client.stop()
+      await plain.stop()
+    }
+  }, 60_000)
 })
