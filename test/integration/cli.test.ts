@@ -1,15 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createRelayNode, type WakuNode } from '../../src/node/service-node.js'
+import { createRlnProver, loadZerokit, memoryMessageIds, parseKeystore, readCredential, type MembershipSource, type RlnNetworkParameters } from '../../src/rln/index.js'
+import { hexToBytes } from '../../src/rln/field.js'
+import { RLN_CIRCUIT } from '../../src/node/devnet-rln.js'
+import { createLightPushClient } from '../../src/client.js'
 
 const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url))
 
-function run (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+function run (args: string[], nodeArgs: string[] = []): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args])
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args])
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => { stdout += d })
@@ -125,6 +131,73 @@ describe('waku-lightpush CLI', () => {
       expect(first.services[1]).toMatchObject({ relayPeers: 2, fault: 'always-503' })
     } finally {
       expect(await stop(child)).toBe(0)
+    }
+  })
+
+  it('devnet --rln: every node enforces; /devnet.json hands out the members (keystore and password), /rln/proof/<index> their paths, and a client proving with them is delivered', async () => {
+    const { child, first } = await start(['devnet', '--relays', '2', '--services', '1', '--rln', '--rln-members', '2', '--rln-epoch', '60', '--rln-limit', '5'])
+    try {
+      expect(first).toMatchObject({ event: 'listening', rln: { members: 2, epochSizeSeconds: 60, userMessageLimit: 5 }, http: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/) })
+      const get = async (path: string): Promise<any> => await (await fetch(new URL(path, first.http))).json()
+      const info = (await get('devnet.json')).rln
+      expect(info).toMatchObject({ network: { name: 'devnet', clusterId: 1, epochSizeSeconds: 60, userMessageLimit: 5 }, password: 'devnet', membership: { size: 2, merkleProofPath: '/rln/proof/{index}' } })
+      expect(info.members).toHaveLength(2)
+      expect(Object.keys(info.keystore.credentials)).toEqual(info.members.map((m: { membershipHash: string }) => m.membershipHash))
+      expect((await fetch(new URL('rln/proof/2', first.http))).status).toBe(404)
+      // Without a proof the node refuses (420 RLN validation failed), which the client tells as RLN_REQUIRED.
+      const refused = await run(['push', '--peer', first.services[0].multiaddrs[0], '--content-topic', '/cli/1/test/proto', '--payload', 'no proof', '--json'])
+      expect(refused.code).toBe(1)
+      expect(JSON.parse(refused.stdout.trim())).toMatchObject({ event: 'failed', code: 'RLN_REQUIRED', attempts: [{ status: 420, statusDesc: 'RLN validation failed' }] })
+
+      // What a browser would do with it: the keystore's credential, and a membership read over HTTP.
+      const credential = await readCredential(parseKeystore(info.keystore), info.password, info.members[1].membershipHash)
+      expect(credential.membership.treeIndex).toBe(1)
+      const membership: MembershipSource = {
+        merkleProof: async (index) => {
+          const p = await get(info.membership.merkleProofPath.replace('{index}', String(index)).slice(1))
+          return { index: p.index, root: hexToBytes(p.root), pathElements: p.pathElements.map(hexToBytes), pathIndices: p.pathIndices }
+        },
+        roots: async () => (await get(info.membership.rootsPath.slice(1))).roots.map(hexToBytes)
+      }
+      const network: RlnNetworkParameters = { ...info.network, rlnIdentifier: hexToBytes(info.network.rlnIdentifier) }
+      const engine = await loadZerokit({ circuit: RLN_CIRCUIT })
+      const prover = createRlnProver({ engine, credential, membership, storage: memoryMessageIds(), network })
+      const client = await createLightPushClient({ discovery: { bootstrap: [first.services[0].multiaddrs[0]], peerExchange: false, peerCache: false }, allowInsecureLocal: true, rln: prover })
+      try {
+        const result = await client.push({ contentTopic: '/cli/1/test/proto', payload: new TextEncoder().encode('proved') })
+        expect(result).toMatchObject({ relayPeerCount: 2, peer: first.services[0].peerId })
+      } finally {
+        await client.stop()
+      }
+    } finally {
+      expect(await stop(child)).toBe(0)
+    }
+  }, 90_000)
+
+  it('devnet --rln without @waku/zerokit-rln-wasm: one MISSING_DEPENDENCY line, exit status 2', async () => {
+    // The package hidden from the CLI's process by a resolve hook, as if it were not installed.
+    const dir = mkdtempSync(join(tmpdir(), 'cli-no-zerokit-'))
+    try {
+      writeFileSync(join(dir, 'hooks.mjs'), `export async function resolve (specifier, context, next) {
+  if (specifier === '@waku/zerokit-rln-wasm') throw Object.assign(new Error("Cannot find package '@waku/zerokit-rln-wasm'"), { code: 'ERR_MODULE_NOT_FOUND' })
+  return next(specifier, context)
+}\n`)
+      writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)})\n`)
+      const res = await run(['devnet', '--relays', '1', '--services', '1', '--rln'], ['--import', pathToFileURL(join(dir, 'register.mjs')).href])
+      expect(res.code).toBe(2)
+      expect(res.stdout).toBe('')
+      expect(res.stderr.trimEnd().split('\n')).toHaveLength(1)
+      expect(res.stderr).toMatch(/^MISSING_DEPENDENCY: --rln needs the package @waku\/zerokit-rln-wasm/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('--rln options without --rln, or not numbers, are usage errors (exit 2)', async () => {
+    for (const args of [['devnet', '--rln-members', '3'], ['serve', '--rln', '--rln-epoch', 'x'], ['devnet', '--http', 'x']]) {
+      const res = await run(args)
+      expect(res.code).toBe(2)
+      expect(res.stderr).toMatch(/--rln-members|--http/)
     }
   })
 })
