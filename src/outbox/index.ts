@@ -132,7 +132,8 @@ export interface OutboxInit {
   alreadyConfirmed?: AlreadyConfirmed
   /**
    * What ends an entry: `'confirmed'` (a store node has it) or `'propagated'` (a service node relayed it). Default
-   * `'confirmed'` with `alreadyConfirmed`, else `'propagated'`.
+   * `'confirmed'` with `alreadyConfirmed`, else `'propagated'`. An ephemeral message ends on `'propagated'` either
+   * way: store nodes keep none.
    */
   until?: 'confirmed' | 'propagated'
   /** The pubsub topic of a content topic (autosharding): set at `add()` unless it gives one. Default: The Waku Network's. */

@@ -218,12 +218,12 @@ export class DurableOutbox extends TypedEventEmitter<OutboxEvents> implements Ou
       const now = this.now()
       await this.expire(now)
       if (signal.aborted) break
-      for (const slot of this.due(now, run.tasks.size)) {
+      const { picked, wakeAt } = this.due(now, run.tasks.size)
+      for (const slot of picked) {
         const task = this.attempt(slot, run)
         run.tasks.add(task)
         void task.finally(() => { run.tasks.delete(task) })
       }
-      const wakeAt = this.nextWakeAt()
       try {
         await untilWoken((wake) => {
           run.waiters.add(wake)
@@ -241,36 +241,33 @@ export class DurableOutbox extends TypedEventEmitter<OutboxEvents> implements Ou
 
   /**
    * The entries to push now, in order: stored, not failed, due, not in flight, no push of their content topic in
-   * flight, and none of that topic added earlier still waiting for its first propagation (order per topic).
+   * flight, and none of that topic added earlier still waiting for its first propagation (order per topic). And when
+   * to look again by itself: the earliest retry of an entry held back by its time alone, or the earliest expiry; the
+   * end of a push wakes the loop for the rest (an entry behind it, a free slot).
    */
-  private due (now: number, inFlight: number): Slot[] {
+  private due (now: number, inFlight: number): { picked: Slot[], wakeAt: number } {
     const picked: Slot[] = []
+    let wakeAt = Infinity
     const waiting = new Set<string>()
     const busy = new Set<string>()
     for (const s of this.slots.values()) if (s.inFlight != null) busy.add(s.record.contentTopic)
     for (const s of this.slots.values()) {
-      const { state, contentTopic } = s.record
+      const { state, contentTopic, addedAt } = s.record
       if (!s.stored || state === 'failed') continue
+      if (s.inFlight == null) wakeAt = Math.min(wakeAt, addedAt + this.expireAfterMs)
       const first = state !== 'propagated'
-      const blocked = busy.has(contentTopic) || (first && waiting.has(contentTopic))
+      const blocked = s.inFlight != null || busy.has(contentTopic) || (first && waiting.has(contentTopic))
       if (first) waiting.add(contentTopic)
-      if (s.inFlight != null || blocked || s.nextAt > now) continue
-      if (inFlight + picked.length >= this.concurrency) break
+      if (blocked) continue
+      if (s.nextAt > now) {
+        wakeAt = Math.min(wakeAt, s.nextAt)
+        continue
+      }
+      if (inFlight + picked.length >= this.concurrency) continue
       picked.push(s)
       busy.add(contentTopic)
     }
-    return picked
-  }
-
-  /** When the loop must look again by itself: the earliest retry or expiry (wake-ups do the rest). */
-  private nextWakeAt (): number {
-    let at = Infinity
-    for (const s of this.slots.values()) {
-      if (!s.stored || s.record.state === 'failed') continue
-      at = Math.min(at, s.record.addedAt + this.expireAfterMs)
-      if (s.inFlight == null) at = Math.min(at, s.nextAt)
-    }
-    return at
+    return { picked, wakeAt }
   }
 
   private wake (): void {
@@ -287,8 +284,9 @@ export class DurableOutbox extends TypedEventEmitter<OutboxEvents> implements Ou
       const now = this.now()
       if (Math.abs(now - millis(r.timestamp)) > this.restampAfterMs) {
         // It may have gone out under an older hash (a push that answered too late, a crash mid-push): a store
-        // node that has it under any of them ends it, rather than a second copy under a new hash.
-        if (r.attempts > 0 && this.alreadyConfirmed != null) {
+        // node that has it under any of them ends it, rather than a second copy under a new hash. (Store nodes
+        // keep no ephemeral message: nothing to ask.)
+        if (r.attempts > 0 && this.alreadyConfirmed != null && r.ephemeral !== true) {
           const hit = await this.alreadyConfirmed([...r.hashes], signal)
           signal.throwIfAborted()
           if (hit !== undefined) {
@@ -312,13 +310,13 @@ export class DurableOutbox extends TypedEventEmitter<OutboxEvents> implements Ou
       if (slot.removed) return
       if (!r.hashes.includes(outcome.messageHash)) r.hashes.push(outcome.messageHash)
       delete r.lastError
-      slot.failures = 0
-      if (outcome.state === 'confirmed' || this.until === 'propagated') {
+      // An ephemeral message is never stored, so never confirmed: relayed is as far as it goes.
+      if (outcome.state === 'confirmed' || this.until === 'propagated' || r.ephemeral === true) {
         await this.sent(slot, outcome.state, outcome.messageHash, outcome.by)
         return
       }
-      // Relayed but not seen by a store node yet: ask again later (the next push re-stamps it once stale, after
-      // the store check).
+      // Relayed but not seen by a store node yet: pushed again later, backing off as a failure does (the next
+      // push re-stamps it once stale, after the store check).
       const first = r.state !== 'propagated'
       r.state = 'propagated'
       slot.nextAt = this.now() + this.backoff(slot)

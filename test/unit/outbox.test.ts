@@ -308,6 +308,40 @@ describe('outbox: delivery', () => {
     expect(held.calls[2].entry.attempts).toBe(2)
   })
 
+  it('an ephemeral message ends on propagated even with a store check (store nodes keep none), and is never looked up', async () => {
+    const c = clock()
+    let checks = 0
+    let n = 0
+    const outbox = make({
+      now: c.now,
+      alreadyConfirmed: async () => { checks++; return undefined },
+      deliver: async (entry) => { if (++n === 1) throw fail('TIMEOUT'); return propagated(entry) },
+      retry: { baseMs: 60_000, maxMs: 60_000 }
+    })
+    await outbox.start()
+    const retry = next(outbox, 'outbox:retry')
+    await outbox.add({ contentTopic: TOPIC, payload: bytes('x'), ephemeral: true })
+    await retry
+    c.advance(20_000)
+    const sent = next(outbox, 'message:sent')
+    outbox.kick()
+    expect(await sent).toMatchObject({ state: 'propagated' })
+    expect(checks).toBe(0)
+  })
+
+  it('does not spin while a push is in flight and others wait behind it', async () => {
+    let reads = 0
+    const held = heldDeliver()
+    const outbox = make({ deliver: held.deliver, now: () => { reads++; return Date.now() } })
+    await outbox.start()
+    await outbox.add({ contentTopic: TOPIC, payload: bytes('1') })
+    await outbox.add({ contentTopic: TOPIC, payload: bytes('2') })
+    await until(() => held.calls.length === 1)
+    const before = reads
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(reads - before).toBe(0)
+  })
+
   it('retryable errors retry with backoff (outbox:retry), final ones end it as failed, kept until remove()', async () => {
     const storage = memoryOutbox()
     const codes: LightPushErrorCode[] = ['NO_PEERS', 'TIMEOUT', 'EXHAUSTED', 'STREAM_ERROR', 'REJECTED']
