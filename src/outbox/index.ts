@@ -227,11 +227,11 @@ export interface Outbox extends TypedEventTarget<OutboxEvents> {
    * STOPPED before `start()` or after `stop()`.
    */
   add(input: MessageInput, options?: OutboxAddOptions): Promise<OutboxEntry>
-  /** Copies of every entry, in `add()` order: queued, sending, propagated and failed ones. */
+  /** Copies of every entry, in `add()` order: queued, sending, propagated and failed ones (none while stopped: `start()` loads them). */
   pending(): OutboxEntry[]
   /** Removes an entry (a push in flight is aborted); false when there is none. */
   remove(id: string): Promise<boolean>
-  /** Removes every entry. */
+  /** Removes every entry, failed ones included (pushes in flight are aborted). */
   clear(): Promise<void>
   /** Tries now whatever waits for a retry (call it when service peers are back). */
   kick(): void
