@@ -59,9 +59,12 @@ async function loadWorkerEngine (options: Omit<LoadZerokitOptions, 'worker'>, sp
   let nextId = 0
   /** Set once the worker is gone (failed, aborted, disposed): every later request rejects with it. */
   let dead: Error | undefined
+  // Ends this thread's downloads too when the worker fails to start (no 6 MB of circuit for a worker that is not there).
+  const stop = new AbortController()
   const fail = (err: Error): void => {
     if (dead !== undefined) return
     dead = err
+    stop.abort(err)
     port?.terminate()
     for (const p of pending.values()) p.reject(err)
     pending.clear()
@@ -105,7 +108,8 @@ async function loadWorkerEngine (options: Omit<LoadZerokitOptions, 'worker'>, sp
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
     // This thread's zerokit (hashing, verify) and the files, while the worker starts.
-    const [[zk, wasmMs], [files, filesMs]] = await Promise.all([timed(loadZerokitModule(options.zerokitWasm, signal)), timed(readCircuit(circuit, signal))])
+    const reading = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal])
+    const [[zk, wasmMs], [files, filesMs]] = await Promise.all([timed(loadZerokitModule(options.zerokitWasm, reading)), timed(readCircuit(circuit, reading))])
     // Copies, not transfers: the zkey stays here for verify, and the caller's own buffers stay usable.
     const ready = await request({
       type: 'init',

@@ -19,8 +19,10 @@ const report = (state: string, value: unknown): void => {
   out.dataset.state = state
 }
 const params = new URLSearchParams(location.search)
-/** The same server under another host name: another origin. */
+/** The same server on another port: another origin. */
 const otherOrigin = params.get('other') ?? ''
+/** bench/rln.mjs: this many proofs more on each engine after its first (the test makes none). */
+const more = Number(params.get('more') ?? 0)
 
 interface Blocked { ms: number, longestGapMs: number, longestTaskMs: number, longTasksMs: number, ticks: number }
 
@@ -76,6 +78,12 @@ try {
     return [{ ...message, rateLimitProof: proof }, blocked]
   }
 
+  const proveMore = async (e: ZerokitEngine, label: string): Promise<Blocked[]> => {
+    const all: Blocked[] = []
+    for (let i = 0; i < more; i++) all.push((await proveWith(e, `${label} ${i}`))[1])
+    return all
+  }
+
   // 1. On the main thread.
   const [mainMessage, mainProof] = await proveWith(engine, 'from the main thread')
   const p = decodeRateLimitProof(mainMessage.rateLimitProof)
@@ -90,6 +98,8 @@ try {
   // verify on the worker engine reads the zkey on this thread the first time: measured apart.
   const [workerVerified, workerVerify] = await measured(async () => check(worker, workerMessage))
   const workerVerifiedHere = check(engine, workerMessage)
+  const mainMore = await proveMore(engine, 'main thread')
+  const workerMore = await proveMore(worker, 'worker')
   worker.dispose?.()
   // (The engine itself, not a prover: a prover would use up a message id before asking it.)
   const afterDispose = await Promise.resolve().then(async () => await worker.prove({} as never)).then(() => 'proved', (e: unknown) => isLightPushError(e) ? e.code : String(e))
@@ -114,8 +124,8 @@ try {
 
   report('done', {
     timings: { main: round(engine.timings), worker: round(worker.timings) },
-    main: { load: mainLoad, proof: mainProof },
-    worker: { load: workerLoad, proof: workerProof, verify: workerVerify },
+    main: { load: mainLoad, proof: mainProof, more: mainMore },
+    worker: { load: workerLoad, proof: workerProof, verify: workerVerify, more: workerMore },
     cdn,
     sameIdentity: credential.identity.idCommitment.join() === identity.idCommitment.join(),
     wrong,
