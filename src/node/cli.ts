@@ -9,6 +9,7 @@ import { createDevnetRln, devnetRlnInfo, devnetRlnRoute, type DevnetRln, type De
 import { PACKAGE_ROOT, startExamplesServer, type ExamplesServer } from './http-server.js'
 import { isFaultProfile, FAULT_PROFILES } from './faults.js'
 import { createLightPushClient, type LightPushClient } from '../client.js'
+import { createRlnProver, memoryMessageIds } from '../rln/index.js'
 import { isLightPushError } from '../errors.js'
 import type { PushResult } from '../push/types.js'
 
@@ -65,7 +66,7 @@ Exit status 0 when delivered; otherwise non-zero, with the error's code.
   --min-relay-peers N       relay peers required for delivery (default 1)
   --timeout <ms>            deadline of the push (default 15000)
   --json                    print the result (or error) as one JSON line`,
-  demo: `Usage: waku-lightpush demo [--exit] [--port N] [--host H]
+  demo: `Usage: waku-lightpush demo [--exit] [--port N] [--host H] [--rln]
 
 Starts a devnet (4 relays; service nodes with 4, 2 and 0 relay peers), pushes a few messages through it
 with a client and prints each result with its relay peer counts, then keeps the network running and serves
@@ -73,7 +74,10 @@ the example dapp (built by \`npm run build\`) with the devnet's addresses at /de
 
   --exit     stop after the pushes (no dapp)
   --port N   port of the dapp's web server (default 8787; any free port if that one is taken; 0: any)
-  --host H   address it listens on (default 127.0.0.1)`
+  --host H   address it listens on (default 127.0.0.1)
+  --rln      the devnet enforces RLN (see devnet --help) and the demo's pushes carry proofs made here (a few
+             seconds each; needs @waku/zerokit-rln-wasm). The dapp does not make proofs: its pushes are
+             refused (RLN_REQUIRED)`
 }
 
 type Args = ReturnType<typeof parseArgs>['values']
@@ -110,7 +114,7 @@ const OPTIONS: Record<string, NonNullable<Parameters<typeof parseArgs>[0]>['opti
   serve: { ...help, ...rlnOptions, listen: { type: 'string' }, 'relay-peer': { type: 'string', multiple: true }, fault: { type: 'string' } },
   devnet: { ...help, ...rlnOptions, relays: { type: 'string' }, services: { type: 'string' }, faults: { type: 'string' }, store: { type: 'boolean' } },
   push: { ...help, peer: { type: 'string' }, 'content-topic': { type: 'string' }, payload: { type: 'string' }, json: { type: 'boolean' }, 'min-relay-peers': { type: 'string' }, timeout: { type: 'string' } },
-  demo: { ...help, exit: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } }
+  demo: { ...help, exit: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, rln: { type: 'boolean' } }
 }
 
 const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
@@ -220,9 +224,19 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
     void untilSignal()
     const port = count(values.port, DEMO_PORT)
     if (port == null || port > 65535) return usage('demo', '--port takes a port number (0 for any).')
-    const net = await createDevnet({ relays: 4, services: [{ relayPeers: 4 }, { relayPeers: 2 }, { relayPeers: 0 }] })
+    let net: Devnet
+    try {
+      net = await createDevnet({ relays: 4, services: [{ relayPeers: 4 }, { relayPeers: 2 }, { relayPeers: 0 }], ...(values.rln === true ? { rln: true } : {}) })
+    } catch (err) {
+      return rlnFailure(err)
+    }
     line(listening(net))
-    const client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true })
+    // With RLN the demo is a member like any client: one credential, its own message-id record.
+    const prover = net.rln == null
+      ? undefined
+      : createRlnProver({ engine: net.rln.engine, credential: net.rln.nextMember(), membership: net.rln.membership, storage: memoryMessageIds(), network: net.rln.network })
+    if (prover != null) console.log('RLN: every node enforces it; each push below carries a proof made here (a few seconds each)')
+    const client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true, ...(prover != null ? { rln: prover } : {}) })
     try {
       await client.waitForServicePeers({ count: net.services.length, signal: AbortSignal.timeout(10_000) })
       for (const [i, text] of ['hello', 'from', 'light push v3', 'on a local network'].entries()) {
@@ -294,11 +308,11 @@ function rlnSummary (rln: DevnetRln): object {
 }
 
 /** `/devnet.json` (with the RLN credentials under `rln`), `/rln/roots`, `/rln/proof/<index>` and the examples. */
-async function serveDevnetJson (described: object, rln: DevnetRln | undefined, port: number): Promise<ExamplesServer> {
+async function serveDevnetJson (described: object, rln: DevnetRln | undefined, port: number, host = '127.0.0.1'): Promise<ExamplesServer> {
   const body = rln != null ? { ...described, rln: await devnetRlnInfo(rln) } : described
   return await startExamplesServer({
     devnet: () => body,
-    host: '127.0.0.1',
+    host,
     port,
     ...(rln != null ? { routes: (pathname: string) => devnetRlnRoute(rln, pathname) } : {})
   })
@@ -306,12 +320,11 @@ async function serveDevnetJson (described: object, rln: DevnetRln | undefined, p
 
 /** Serves the built dapp and /devnet.json; on the default port, falls back to any free port if it is taken. */
 async function serveExamples (net: Devnet, host: string, port: number): Promise<ExamplesServer> {
-  const devnet = describeNet(net)
   try {
-    return await startExamplesServer({ devnet: () => devnet, host, port })
+    return await serveDevnetJson(describeNet(net), net.rln, port, host)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port !== DEMO_PORT) throw err
-    return await startExamplesServer({ devnet: () => devnet, host, port: 0 })
+    return await serveDevnetJson(describeNet(net), net.rln, 0, host)
   }
 }
 
