@@ -17,6 +17,8 @@
 //   8. load: 4 processes x 10 clients at one service node with its rate limit on, next to a well-behaved client:
 //      answers/s (200, 429), the well-behaved client's p50/p99 against it alone, the node's RSS, and whether every
 //      process exits by itself once its clients are stopped (bench/load.mjs).
+//   9. RLN: time to the first proof and per proof, Node.js and Chromium, the main thread blocked with and
+//      without the worker, the bytes a browser downloads for RLN, push with RLN next to without (bench/rln.mjs).
 //
 // Needs `npm run build:node` and `npm run build:cdn` (the npm script runs both; dist/examples, which the tarball
 // of row 7 ships, is built here with `npm run build:examples` when missing) and js-waku installed in
@@ -39,18 +41,20 @@ import { WAKU_SDK_DIR } from './waku-sdk.mjs'
 import { INSTALL_TARGET_BYTES, installSizeNotes, installSizeTable, measureInstallSizes } from './install-size.mjs'
 import { compareSummaries, profileThisProcess, readProfile, summarize } from './profile.mjs'
 import { LOAD_DEFAULTS, loadSection, loadSummaryRow, measureLoad } from './load.mjs'
+import { measureRln, rlnSection, rlnSummaryRows } from './rln.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const env = process.env
-const FULL = { latencyN: 500, latencyWarmup: 100, seconds: 3, pushes: 100_000, coldRuns: 8, chromiumRuns: 5, faultPushes: 1000, faultRounds: 4, profileOps: 300, loadProcesses: LOAD_DEFAULTS.processes, loadClients: LOAD_DEFAULTS.clients, loadSeconds: LOAD_DEFAULTS.seconds }
-const QUICK = { latencyN: 100, latencyWarmup: 20, seconds: 1, pushes: 5000, coldRuns: 2, chromiumRuns: 2, faultPushes: 200, faultRounds: 2, profileOps: 100, loadProcesses: 2, loadClients: 5, loadSeconds: 4 }
+const FULL = { latencyN: 500, latencyWarmup: 100, seconds: 3, pushes: 100_000, coldRuns: 8, chromiumRuns: 5, faultPushes: 1000, faultRounds: 4, profileOps: 300, loadProcesses: LOAD_DEFAULTS.processes, loadClients: LOAD_DEFAULTS.clients, loadSeconds: LOAD_DEFAULTS.seconds, rlnMore: 2 }
+const QUICK = { latencyN: 100, latencyWarmup: 20, seconds: 1, pushes: 5000, coldRuns: 2, chromiumRuns: 2, faultPushes: 200, faultRounds: 2, profileOps: 100, loadProcesses: 2, loadClients: 5, loadSeconds: 4, rlnMore: 1 }
 // `--report <results.json>`: write the report again from the raw results a run saved (no measuring).
 const REPORT_FROM = process.argv.includes('--report') ? process.argv[process.argv.indexOf('--report') + 1] : null
 const saved = REPORT_FROM != null ? JSON.parse(readFileSync(REPORT_FROM, 'utf8')) : null
 const cfg = saved?.cfg ?? { ...(env.BENCH_QUICK === '1' ? QUICK : FULL) }
 if (saved == null && env.BENCH_PUSHES != null) cfg.pushes = Number(env.BENCH_PUSHES)
 // (Results saved before row 8 existed have no load counts: they stay full runs.)
-const isFull = Object.entries(FULL).every(([k, v]) => cfg[k] === v || (saved != null && k.startsWith('load') && cfg[k] === undefined))
+// (Nor RLN counts, saved before row 9.)
+const isFull = Object.entries(FULL).every(([k, v]) => cfg[k] === v || (saved != null && (k.startsWith('load') || k.startsWith('rln')) && cfg[k] === undefined))
 const OUT = isFull ? join(ROOT, 'bench/RESULTS.md') : join(os.tmpdir(), 'waku-lightpush-RESULTS.quick.md')
 const PROFILES = saved?.profiles ?? join(os.tmpdir(), `waku-lightpush-bench-${process.pid}`)
 mkdirSync(PROFILES, { recursive: true })
@@ -309,6 +313,11 @@ if (saved == null) try {
     .catch((err) => { log(`  load run failed: ${err?.stack ?? err}`); return undefined })
   const late = results.load?.processes.filter((p) => p.exitMs == null || p.exitMs > results.load.cfg.exitWithinMs) ?? []
   if (results.load != null) log(`  ${results.load.served.toFixed(0)} answers/s (429: ${results.load.tooMany.toFixed(0)}/s); well-behaved p99 ${results.load.steady.alone.p99.toFixed(1)} -> ${results.load.steady.loaded.p99.toFixed(1)} ms; ${late.length === 0 ? 'every process exited by itself' : `**${late.length} process(es) did not exit by themselves**`}`)
+
+  // ---- 9. RLN: proofs in Node.js and Chromium, with and without the worker; bytes; push with RLN --------
+  log(`RLN: load and ${1 + cfg.rlnMore} proofs per engine (Node.js, Chromium; main thread and worker), bytes, push with RLN and without`)
+  results.rln = await measureRln({ more: cfg.rlnMore, log: (...a) => log(...a) })
+    .catch((err) => { log(`  RLN run failed: ${err?.stack ?? err}`); return undefined })
 } finally {
   await wakuSdk?.stop().catch(() => {})
   await client?.stop().catch(() => {})
@@ -363,7 +372,8 @@ const summary = [
     ['7', 'install size, dapp with WebRTC: node_modules (MB)', mb(Inst.installs.webrtc.bytes), '', '', '', ''],
     ['7', 'tarball packed', kb(Inst.tarballs.ours.size), `@waku/sdk ${kb(Inst.tarballs.wakuSdk.size)}`, x(Inst.tarballs.ours.size / Inst.tarballs.wakuSdk.size), '', '']
   ] : []),
-  ...(results.load != null ? [loadSummaryRow(results.load)] : [])
+  ...(results.load != null ? [loadSummaryRow(results.load)] : []),
+  ...(results.rln != null ? rlnSummaryRows(results.rln) : [])
 ]
 
 const md = []
@@ -456,6 +466,13 @@ if (Inst != null) {
 
 if (results.load != null) {
   md.push(...loadSection(results.load, { heading: '## 8. Load' }))
+  md.push('')
+}
+
+if (results.rln != null) {
+  md.push('## 9. RLN')
+  md.push('')
+  md.push(...rlnSection(results.rln))
   md.push('')
 }
 

@@ -337,6 +337,17 @@ export function rlnSection (R) {
   return md
 }
 
+/** Rows of bench/all.mjs's summary table: the main thread blocked during a proof in Chromium, and time to first proof. */
+export function rlnSummaryRows (R) {
+  const C = R.chromium
+  if (C?.worker?.proof == null) return [['9', 'RLN proof in Chromium', 'not measured', '', '', '', '']]
+  const gap = C.worker.proof.longestGapMs
+  return [
+    ['9', 'RLN proof in Chromium: main thread blocked (ms)', `worker ${f0(gap)}`, `main thread ${f0(C.main.proof.longestGapMs)}`, '', '< 500 with the worker', gap < 500 ? 'met' : '**missed**'],
+    ['9', 'RLN time to first proof, load included (ms)', `Chromium ${f0(C.worker.load.ms + C.worker.proof.ms)} (worker)`, `Node.js ${R.node?.main != null ? f0(R.node.main.load.ms + R.node.main.first.ms) : '-'}`, '', '', '']
+  ]
+}
+
 function steps (t) {
   return Object.entries(t).map(([k, v]) => `${k} ${f0(v)}`).join(', ')
 }
