@@ -32,6 +32,14 @@ describe('the npm package', () => {
     expect(pkg.files).toContain('dist')
   })
 
+  it('ships the RLN worker script beside the module that starts it, in the form bundlers bundle as a worker', () => {
+    // loadZerokit({ worker: true }) starts dist/rln/rln-worker.js; CDN pages give its URL themselves.
+    expect(readFileSync(built('dist/rln/load.js'), 'utf8')).toContain("new Worker(new URL('./rln-worker.js', import.meta.url), { type: 'module' })")
+    expect(readFileSync(built('dist/rln/rln-worker.js'), 'utf8')).toMatch(/from '\.\/zerokit\.js'/)
+    expect(pkg.files).toContain('dist')
+    expect(pkg.files.filter((f: string) => f.startsWith('!') && /rln/.test(f))).toEqual([])
+  })
+
 })
 
 /** The specifier of a static import or export, a side-effect import, or a dynamic import (tsc output, one statement a line). */
