@@ -210,7 +210,8 @@ export async function createLightPushClient (options: LightPushClientOptions = {
         ...serviceInit(options),
         sharding,
         identifyConnections: true,
-        discoveryNotes: () => describeSources(sources)
+        discoveryNotes: () => describeSources(sources),
+        storeCandidates: () => sources?.px?.storePeers() ?? []
       })
     }
   }) as unknown as LightPushLibp2p

@@ -51,6 +51,11 @@ export type LightPushErrorCode =
    * refuses a message for its missing proof (420 `RLN validation failed`).
    */
   | 'RLN_REQUIRED'
+  /**
+   * `confirm: 'store'`: a service node took the message (it says), but no store node other than it had the hash
+   * by the deadline. `metaMessages` say which nodes took it and which store nodes were asked.
+   */
+  | 'UNCONFIRMED'
   /** The outbox holds `maxMessages` messages or `maxBytes` of payload: the message was not added (the error says the counts). */
   | 'OUTBOX_FULL'
   /** The outbox's storage (IndexedDB, a file) failed or is missing: what was not stored is not queued. */

@@ -20,7 +20,7 @@ export { lightPush, lightPushServices, type LightPush, type LightPushInit, type 
 export type { UpkeepOptions } from './peers/upkeep.js'
 export type { SelectorOptions } from './peers/selector.js'
 export type { PeerScore, ServicePeer } from './peers/stats.js'
-export type { Attempt, PushResult, PushOptions, Backoff } from './push/types.js'
+export type { Attempt, PushResult, PushOptions, Backoff, ConfirmationPolicy, DeliveryState, RateLimitProver } from './push/types.js'
 export type { LightPushEvents, PushAttemptDetail, PushRetryDetail } from './push/events.js'
 
 // Errors.

@@ -8,6 +8,7 @@ import { componentLogger } from '../utils/logger.js'
 import { decodeEnr, enrDialAddresses, servesLightPush, type Enr } from './enr.js'
 import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** 34/WAKU2-PEER-EXCHANGE */
 export const PEER_EXCHANGE_PROTOCOL = '/vac/waku/peer-exchange/2.0.0-alpha1'
@@ -35,7 +36,15 @@ export interface PeerExchangeDiscovery extends PeerDiscovery {
   query(peer: PeerId, options?: { signal?: AbortSignal }): Promise<Enr[]>
   /** What the queries came to so far, in words (for a NO_PEERS error). */
   readonly outcome: string
+  /**
+   * Store nodes (ENR `waku2` store bit, in the cluster) heard of, newest first, at most 32: where a confirmation
+   * (`confirm: 'store'`) finds a store node other than the service node. They are not dialed until needed.
+   */
+  storePeers(): Array<{ id: PeerId, multiaddrs: Multiaddr[] }>
 }
+
+/** Store nodes remembered from peer exchange answers. */
+const MAX_STORE_PEERS = 32
 
 /** Encodes a peer exchange query (the client side of the wire). */
 export function encodePeerExchangeQuery (numPeers: number): Uint8Array {
@@ -72,6 +81,7 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
   private controller?: AbortController | undefined
   private readonly pxPeers = new Map<string, PeerId>()
   private readonly tally = { asked: 0, failed: 0, offered: new Set<string>() }
+  private readonly stores = new Map<string, { id: PeerId, multiaddrs: Multiaddr[] }>()
 
   constructor (private readonly components: PeerExchangeComponents, private readonly init: PeerExchangeInit = {}) {
     super()
@@ -120,6 +130,13 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
       .then((enrs) => {
         const offered = enrs.filter((enr) => servesLightPush(enr, this.init.clusterId))
         this.log('%p answered %d ENRs, %d light push peer(s) of cluster %s offered', peer, enrs.length, offered.length, this.init.clusterId ?? 'any')
+        for (const enr of enrs) {
+          if (enr.waku2?.store !== true || (this.init.clusterId !== undefined && enr.shards != null && enr.shards.clusterId !== this.init.clusterId)) continue
+          const key = enr.peerId.toString()
+          this.stores.delete(key)
+          this.stores.set(key, { id: enr.peerId, multiaddrs: enrDialAddresses(enr) })
+          if (this.stores.size > MAX_STORE_PEERS) this.stores.delete(this.stores.keys().next().value as string)
+        }
         for (const enr of offered) {
           this.tally.offered.add(enr.peerId.toString())
           this.safeDispatchEvent('peer', { detail: { id: enr.peerId, multiaddrs: enrDialAddresses(enr) } })
@@ -129,6 +146,10 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
         this.tally.failed++
         if (!stopped.aborted) this.log('%p did not answer: %s', peer, (err as Error).message)
       })
+  }
+
+  storePeers (): Array<{ id: PeerId, multiaddrs: Multiaddr[] }> {
+    return [...this.stores.values()].reverse()
   }
 
   async query (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<Enr[]> {

@@ -144,7 +144,7 @@ export interface OutboxInit {
   maxBytes?: number
   /** Largest encoded message (as the client's `maxMessageSize`); larger is MESSAGE_TOO_LARGE. Default 150 KiB. */
   maxMessageSize?: number
-  /** An entry not confirmed this long after `add()` expires (removed, `message:error` with TIMEOUT). Default 24 h. */
+  /** An entry not confirmed this long after `add()` expires (removed, `message:send-error` with TIMEOUT). Default 24 h. */
   expireAfterMs?: number
   /** A stamp older than this gets a new timestamp (and hash) before the next push. Default 15 000 ms. */
   restampAfterMs?: number
@@ -198,16 +198,16 @@ export interface OutboxRestampedDetail extends OutboxEventDetail {
 
 /**
  * The outbox's events, named after the Waku messaging API's (MessageSentEvent, MessagePropagatedEvent,
- * MessageErrorEvent), the entry id standing for its request id. Each entry gets one `message:propagated` at most
- * (per state change, so again only after a crash before it was saved), then one final `message:sent` or `message:error`.
+ * MessageErrorEvent), the entry id standing for its request id. Each entry gets one `message:send-propagated` at most
+ * (per state change, so again only after a crash before it was saved), then one final `message:sent` or `message:send-error`.
  */
 export interface OutboxEvents {
   /** Final success: confirmed (or propagated, with `until: 'propagated'`). Removed from the outbox. */
   'message:sent': CustomEvent<OutboxSentDetail>
   /** A service node relayed it. */
-  'message:propagated': CustomEvent<OutboxPropagatedDetail>
+  'message:send-propagated': CustomEvent<OutboxPropagatedDetail>
   /** Final failure: `failed` (kept) or `expired` (removed). */
-  'message:error': CustomEvent<OutboxErrorDetail>
+  'message:send-error': CustomEvent<OutboxErrorDetail>
   /** A push failed and will be tried again after `delayMs`. */
   'outbox:retry': CustomEvent<OutboxRetryDetail>
   /** It got a new timestamp, hence a new hash, before a push. */

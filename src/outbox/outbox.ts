@@ -321,7 +321,7 @@ export class DurableOutbox extends TypedEventEmitter<OutboxEvents> implements Ou
       r.state = 'propagated'
       slot.nextAt = this.now() + this.backoff(slot)
       await this.persist(slot).catch(() => {})
-      if (first && !slot.removed) this.emit('message:propagated', { ...this.detail(r, outcome.messageHash), ...by(outcome.by) })
+      if (first && !slot.removed) this.emit('message:send-propagated', { ...this.detail(r, outcome.messageHash), ...by(outcome.by) })
     } catch (err) {
       if (signal.aborted || slot.removed) {
         // Stopped or removed: not a failure. A stored `sending` is queued again by the next start.
@@ -345,7 +345,7 @@ export class DurableOutbox extends TypedEventEmitter<OutboxEvents> implements Ou
       r.state = 'failed'
       this.byKey.delete(slot.key)
       await this.persist(slot).catch(() => {})
-      if (!slot.removed) this.emit('message:error', { ...this.detail(r), state: 'failed', error: err as LightPushError })
+      if (!slot.removed) this.emit('message:send-error', { ...this.detail(r), state: 'failed', error: err as LightPushError })
       return
     }
     const delayMs = this.backoff(slot)
@@ -364,7 +364,7 @@ export class DurableOutbox extends TypedEventEmitter<OutboxEvents> implements Ou
       // Left in storage: the next start finds it, and (stale, pushed before) asks the store before sending again.
     })
     const detail = { ...this.detail(r, hash), ...by(peers) }
-    if (!wasPropagated) this.emit('message:propagated', detail)
+    if (!wasPropagated) this.emit('message:send-propagated', detail)
     this.emit('message:sent', { ...detail, state })
   }
 
@@ -384,7 +384,7 @@ export class DurableOutbox extends TypedEventEmitter<OutboxEvents> implements Ou
           ...(r.lastError != null ? [`Last error: ${r.lastError.code ?? 'error'}: ${r.lastError.message}`] : [])
         ]
       })
-      this.emit('message:error', { ...this.detail(r), state: 'expired', error })
+      this.emit('message:send-error', { ...this.detail(r), state: 'expired', error })
     }))
   }
 

@@ -40,6 +40,11 @@ export type PeerEffect =
   | { kind: 'penalise' }
   /** 421: not offered for that pubsub topic again. */
   | { kind: 'refuse-topic' }
+  /**
+   * Its 200 was not confirmed: no store node other than it had the message in time (`confirm: 'store'`). The
+   * success it was credited with becomes a failure, and its claimed relay peers count for nothing.
+   */
+  | { kind: 'unconfirmed' }
   /** The message was at fault, a duplicate, an attempt the push cut short: nothing learned of the peer. */
   | { kind: 'none' }
 
@@ -105,6 +110,11 @@ export class Selector {
         break
       case 'refuse-topic':
         s.refusedTopics.add(outcome.pubsubTopic)
+        break
+      case 'unconfirmed':
+        s.successes = Math.max(0, s.successes - 1)
+        s.failures++
+        s.relayPeerCount = 0
         break
       case 'none':
         break

@@ -1,5 +1,7 @@
 /** WAKU-LIGHTPUSH v3: https://github.com/waku-org/specs/blob/master/standards/core/lightpush.md */
 export const LIGHTPUSH_PROTOCOL = '/vac/waku/lightpush/3.0.0'
+/** 13/WAKU2-STORE v3 (here, so that knowing who serves it does not pull in the Store codec). */
+export const STORE_PROTOCOL = '/vac/waku/store-query/3.0.0'
 /** 11/WAKU2-RELAY over gossipsub. */
 export const RELAY_PROTOCOL = '/vac/waku/relay/2.0.0'
 /**

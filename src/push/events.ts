@@ -18,4 +18,10 @@ export interface LightPushEvents {
   'push:retry': CustomEvent<PushRetryDetail>
   'push:delivered': CustomEvent<PushResult>
   'push:failed': CustomEvent<LightPushError>
+  /** A service node took the message with enough relay peers (its word): every push, each time (Waku API name). */
+  'message:send-propagated': CustomEvent<PushResult>
+  /** `confirm: 'store'`: a store node other than the pushing node has the message (Waku API name). */
+  'message:sent': CustomEvent<PushResult>
+  /** The push failed: the error says how far it got (Waku API name). */
+  'message:send-error': CustomEvent<{ messageHash: Hex, error: LightPushError }>
 }

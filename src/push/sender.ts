@@ -47,6 +47,17 @@ export interface PushProof {
   remake?: (signal: AbortSignal) => Promise<PreparedMessage>
 }
 
+/** What a push may bring besides the message and its policy. */
+export interface PushExtras {
+  /** Its RLN proof, when it has one. */
+  proof?: PushProof
+  /**
+   * Service peers not to ask while others are usable: those whose word was not confirmed by a store node (the
+   * confirming push goes elsewhere). With no other peer usable they are asked all the same.
+   */
+  avoid?: ReadonlySet<string>
+}
+
 /** The log when none is given: prints nothing (`enabled` false skips what only the log would compute). */
 const SILENT: Logger = silentLogger()
 
@@ -67,8 +78,9 @@ interface Running { peer: string, cancel: LinkedSignal, attempt?: Promise<Ran | 
  * or the deadline passes. This function gathers what `decide` needs, applies what it says and does the waiting;
  * it reads no status code itself. Every wait is abortable; nothing runs after the returned promise settles.
  */
-export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal, proof?: PushProof): Promise<PushResult> {
+export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal, extra: PushExtras = {}): Promise<PushResult> {
   const { pubsubTopic, hash: messageHash } = prepared
+  const { proof, avoid } = extra
   let proofState: ProofState = proof?.remake == null && proof?.state === 'ours' ? 'app' : proof?.state ?? 'none'
   const log = c.log ?? SILENT
   // The push in the log: the start of its hash.
@@ -90,7 +102,10 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
   /** The peers the push may go to now: connected, not refusing the topic, no attempt of this push on them. */
   const look = (): PeerScore[] => {
     const busy = new Set([...running].map((r) => r.peer))
-    return c.selector.view(c.servicePeers(prepared.shard)).filter((p) => !busy.has(p.peer) && !p.refusedTopics.includes(pubsubTopic))
+    const view = c.selector.view(c.servicePeers(prepared.shard)).filter((p) => !busy.has(p.peer) && !p.refusedTopics.includes(pubsubTopic))
+    if (avoid == null || avoid.size === 0) return view
+    const others = view.filter((p) => !avoid.has(p.peer))
+    return others.length > 0 ? others : view
   }
   const state = (view: PeerScore[], settled?: string): PushState => ({
     attempts: started,
@@ -217,7 +232,7 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
           const decision = settle(ran, look())
           if (decision.next.kind === 'deliver') {
             cancelAll(running)
-            const result: PushResult = { messageHash, pubsubTopic, relayPeerCount: ran.attempt.relayPeerCount ?? 0, peer: ran.attempt.peer, attempts }
+            const result: PushResult = { state: 'propagated', messageHash, pubsubTopic, relayPeerCount: ran.attempt.relayPeerCount ?? 0, peer: ran.attempt.peer, propagatedBy: [ran.attempt.peer], attempts }
             log('%s: delivered by %s to %d relay peers after %d attempt(s)', tag, result.peer, result.relayPeerCount, attempts.length)
             c.emit('push:delivered', result)
             return result

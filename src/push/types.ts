@@ -4,8 +4,23 @@ import type { WakuMessage } from '../message/types.js'
 
 export type { Attempt } from '../errors.js'
 
+/**
+ * How far a push got: `propagated`, a service node said it relayed it to at least `minRelayPeers` peers (its own
+ * word); `confirmed`, a store node other than that service node has its hash (`confirm: 'store'`).
+ */
+export type DeliveryState = 'propagated' | 'confirmed'
+
 /** A push the network took: a service node relayed it to at least `minRelayPeers` peers. */
 export interface PushResult {
+  /** `propagated`, or `confirmed` (with `confirm: 'store'`, which resolves only then). */
+  state: DeliveryState
+  /** With `confirmed`: the store nodes that had the hash. */
+  confirmedBy?: string[]
+  /**
+   * Service nodes that took the message with enough relay peers during this push, in order (more than one when a
+   * node's word was not confirmed in time and the message was pushed again elsewhere).
+   */
+  propagatedBy?: string[]
   /** The deterministic message hash (14/WAKU2-MESSAGE), the same on every attempt. */
   messageHash: Hex
   pubsubTopic: string
@@ -62,6 +77,25 @@ export interface PushOptions {
    */
   hedgeAfterMs?: number | 'auto' | false
   backoff?: Backoff
+  /**
+   * When a push counts as done. `'relay'`: when a service node reports enough relay peers (its own word).
+   * `'store'`: when, after that, a store node *other than that service node* has the message's hash (a Store v3
+   * presence query); unconfirmed after `confirmation.repushAfterMs`, the same bytes are pushed again to another
+   * service node (the one that did not deliver loses score), until the deadline, then `UNCONFIRMED`. Default
+   * `'relay'`.
+   */
+  confirm?: 'relay' | 'store'
+  /** Timing of `confirm: 'store'`. */
+  confirmation?: ConfirmationPolicy
+}
+
+export interface ConfirmationPolicy {
+  /** First presence query this long after the service node's 200 (gossip and the archive take a moment). Default 250 ms. */
+  firstCheckMs?: number
+  /** Then again this often. Default 1000 ms. */
+  checkEveryMs?: number
+  /** Still unconfirmed this long after the 200: push again to another service node. Default 3000 ms. */
+  repushAfterMs?: number
 }
 
 /**

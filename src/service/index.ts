@@ -16,6 +16,7 @@ import type { UpkeepOptions } from '../peers/upkeep.js'
 import type { IdentifyRunner } from '../peers/identify-later.js'
 import type { LightPushEvents } from '../push/events.js'
 import type { ServicePeer } from '../peers/stats.js'
+import type { StoreCandidate } from './store-peers.js'
 import type { PushOptions, PushResult, RateLimitProver } from '../push/types.js'
 import type { MessageInput } from '../message/create.js'
 import type { ComponentLogger, Libp2pEvents, PeerStore, TypedEventTarget } from '@libp2p/interface'
@@ -58,6 +59,11 @@ export interface LightPushInit {
    * RLN_REQUIRED before any network use. `createLightPushClient` sets it from its network preset. Default false.
    */
   rlnRequired?: boolean
+  /**
+   * Store nodes that discovery heard of, for `confirm: 'store'` when no store node other than the pushing one is
+   * connected. `createLightPushClient` gives those of peer exchange.
+   */
+  storeCandidates?: () => StoreCandidate[]
 }
 
 /** The libp2p components the light push service uses. */
@@ -83,7 +89,10 @@ export interface WaitForServicePeersOptions {
 
 /** The light push client as a libp2p service: owns the selector, the sender and connection upkeep. */
 export interface LightPush extends TypedEventTarget<LightPushEvents> {
-  /** Pushes a message; resolves once a service node reports enough relay peers, or throws a LightPushError. */
+  /**
+   * Pushes a message; resolves once a service node reports enough relay peers (`confirm: 'relay'`, the default) or
+   * once a store node other than it has the message (`confirm: 'store'`), or throws a LightPushError.
+   */
   push(message: MessageInput, options?: PushOptions): Promise<PushResult>
   /**
    * Connected light push peers with the figures behind their score: the confirmed ones best first, then the

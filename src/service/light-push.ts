@@ -1,6 +1,6 @@
 import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import { LightPushError } from '../errors.js'
+import { LightPushError, isLightPushError } from '../errors.js'
 import { checkMessage, finishMessage, resolveTopic, type MessageInput, type PreparedMessage } from '../message/create.js'
 import { THE_WAKU_NETWORK, type Shard } from '../message/sharding.js'
 import { METADATA_PROTOCOL } from '../protocol/metadata.js'
@@ -15,6 +15,8 @@ import { sendPush, type PushProof, type SenderComponents } from '../push/sender.
 import { linkedSignal } from '../push/signals.js'
 import { componentLogger } from '../utils/logger.js'
 import { ServicePeers } from './service-peers.js'
+import { StorePeers } from './store-peers.js'
+import { messageHash } from '../message/hash.js'
 import { PEER_SCORE_EVENT } from '../peers/stats.js'
 import type { LightPush, LightPushComponents, LightPushInit, WaitForServicePeersOptions } from './index.js'
 import type { LightPushEvents } from '../push/events.js'
@@ -39,6 +41,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   private readonly slots: PeerSlots
   private readonly upkeep: ConnectionUpkeep
   private readonly identifyLater: IdentifyLater
+  private readonly storePeers: StorePeers
   /** The client-wide push defaults, checked once: a push with no options of its own uses them as they are. */
   private readonly policy: PushPolicy
   private topologyId?: string | undefined
@@ -75,6 +78,13 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
       identify: () => components.identify,
       pushWaiting: () => this.activePushes > 0 && this.servicePeers.size === 0
     })
+    this.storePeers = new StorePeers({
+      registrar: components.registrar,
+      connectionManager: components.connectionManager,
+      peerStore: components.peerStore,
+      candidates: () => init.storeCandidates?.() ?? [],
+      log: componentLogger(components.logger, 'waku-lightpush:confirm')
+    })
     this.onDiscovery = this.onDiscovery.bind(this)
     this.onConnectionOpen = this.onConnectionOpen.bind(this)
     this.onIdentify = this.onIdentify.bind(this)
@@ -105,6 +115,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     if (this.init.identifyConnections === true) this.components.events.addEventListener('connection:open', this.onConnectionOpen)
+    await this.storePeers.start()
     this.upkeep.start()
     this.identifyLater.start()
     this.log('started (cluster %d)', (this.init.sharding ?? THE_WAKU_NETWORK).clusterId)
@@ -124,6 +135,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     if (this.topologyId != null) this.components.registrar.unregister(this.topologyId)
     this.topologyId = undefined
     this.servicePeers.clear()
+    this.storePeers.stop()
     this.log('stopped')
   }
 
@@ -156,19 +168,19 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
       })
     }
     this.activePushes++
+    let prepared: PreparedMessage | undefined
     try {
-      let prepared: PreparedMessage
       let proof: PushProof | undefined
       if (checked.rateLimitProof != null) {
         prepared = finishMessage(checked, topic, size)
         proof = { state: 'app' }
       } else if (rln != null) {
-        prepared = await this.withProof(rln, checked, stamped, topic, size, sender, policy.timeoutMs, startedAt, options.signal)
+        const proved = prepared = await this.withProof(rln, checked, stamped, topic, size, sender, policy.timeoutMs, startedAt, options.signal)
         proof = {
           state: 'ours',
           remake: async (signal) => {
             await rln.refresh(signal)
-            return await this.withProof(rln, prepared.message, false, topic, size, sender, undefined, startedAt, signal)
+            return await this.withProof(rln, proved.message, false, topic, size, sender, undefined, startedAt, signal)
           }
         }
         // The proof's time counts against the push's deadline.
@@ -176,7 +188,17 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
       } else {
         prepared = finishMessage(checked, topic, size)
       }
-      return await sendPush(sender, prepared, policy, options.signal, proof)
+      const extras = proof != null ? { proof } : {}
+      const done = policy.confirm === 'store'
+        ? await this.confirmed(sender, prepared, policy, options.signal, extras)
+        : await sendPush(sender, prepared, policy, options.signal, extras)
+      if (policy.confirm !== 'store') this.announce('message:send-propagated', done)
+      return done
+    } catch (err) {
+      if (isLightPushError(err) && this.listenerCount('message:send-error') > 0) {
+        this.safeDispatchEvent('message:send-error', { detail: { messageHash: prepared?.hash ?? messageHash(topic.pubsubTopic, checked), error: err } })
+      }
+      throw err
     } finally {
       this.activePushes--
       if (this.activePushes === 0 || this.servicePeers.size > 0) this.identifyLater.releaseAll()
@@ -205,6 +227,32 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     } finally {
       wait.dispose()
     }
+  }
+
+  /** `confirm: 'store'`: propagations until a store node other than the pushing nodes has the hash. */
+  private async confirmed (sender: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, signal: AbortSignal | undefined, extras: { proof?: PushProof }): Promise<PushResult> {
+    // Loaded on the first confirmed push: apps that never ask for it do not bundle the Store client.
+    const [{ confirmedPush }, { queryPresence }] = await Promise.all([import('./confirm.js'), import('../store/query.js')])
+    const result = await confirmedPush({
+      storePeers: this.storePeers,
+      ...(sender.stopped != null ? { stopped: sender.stopped } : {}),
+      log: componentLogger(this.components.logger, 'waku-lightpush:confirm'),
+      present: async (peer, hashes, signal) => {
+        const connection = { newStream: async (protocols: string | string[], opts?: { signal?: AbortSignal }) => await this.components.connectionManager.openStream(peer, protocols, opts?.signal != null ? { signal: opts.signal } : {}) }
+        return (await queryPresence(connection, hashes, { signal })).found
+      },
+      propagate: async (avoid, timeoutMs) => await sendPush(sender, prepared, { ...policy, timeoutMs }, signal, { ...extras, avoid }),
+      unconfirmed: (peer) => {
+        sender.emit('peer:score', this.selector.record(peer, { verdict: 'failed', effect: { kind: 'unconfirmed' }, ms: 0, pubsubTopic: prepared.pubsubTopic }))
+      },
+      propagated: (r) => { this.announce('message:send-propagated', r) }
+    }, prepared.hash, policy, signal)
+    this.announce('message:sent', result)
+    return result
+  }
+
+  private announce (type: 'message:send-propagated' | 'message:sent', result: PushResult): void {
+    if (this.listenerCount(type) > 0) this.safeDispatchEvent(type, { detail: result })
   }
 
   /** What the sender needs, made once per start: its `stopped` is this run's lifetime. */

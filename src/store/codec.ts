@@ -5,7 +5,7 @@ import { encodeMessage, fromProto } from '../message/create.js'
 import type { WakuMessage } from '../message/types.js'
 
 /** 13/WAKU2-STORE v3. */
-export const STORE_PROTOCOL = '/vac/waku/store-query/3.0.0'
+export { STORE_PROTOCOL } from '../protocol/constants.js'
 /** A message hash (the store's key and its cursor) is a sha256: 32 bytes. */
 export const MESSAGE_HASH_LENGTH = 32
 /** The reference node's page size when a query names none (or 0), and the largest it serves (`waku_store/common.nim`). */

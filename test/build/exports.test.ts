@@ -22,13 +22,13 @@ const ENTRIES = {
       'sendLightPushRequest', 'sendStoreQuery', 'shardFor', 'shardTopic', 'wakuMetadata'
     ],
     types: [
-      'Attempt', 'Backoff', 'CachedPeer', 'ContentQuery', 'ContentQueryOptions', 'ContentTopic', 'DiscoveryOptions',
+      'Attempt', 'Backoff', 'CachedPeer', 'ConfirmationPolicy', 'ContentQuery', 'ContentQueryOptions', 'ContentTopic', 'DeliveryState', 'DiscoveryOptions',
       'DnsDiscovery', 'DnsDiscoveryInit', 'Enr', 'Hex', 'LightPush', 'LightPushClient', 'LightPushClientOptions',
       'LightPushComponents', 'LightPushErrorCode', 'LightPushErrorOptions', 'LightPushEvents', 'LightPushInit',
       'LightPushLibp2p', 'LightPushRequest', 'LightPushResponse', 'MessageInput', 'NetworkPreset', 'PeerCache',
       'PeerCacheInit', 'PeerCacheStorage', 'PeerExchangeDiscovery', 'PeerExchangeInit', 'PeerMetadata', 'PeerScore',
       'PrepareOptions', 'PreparedMessage', 'PresenceQueryOptions', 'PresenceResult', 'PushAttemptDetail', 'PushOptions',
-      'PushResult', 'PushRetryDetail', 'RelayShards', 'RequestOptions', 'SelectorOptions', 'ServicePeer', 'Shard',
+      'PushResult', 'PushRetryDetail', 'RateLimitProver', 'RelayShards', 'RequestOptions', 'SelectorOptions', 'ServicePeer', 'Shard',
       'ShardingOptions', 'StoreConnection', 'StoreEntry', 'StorePage', 'StoreQueryOptions', 'StoreQueryRequest',
       'StoreQueryResponse', 'StoreRequestOptions', 'UpkeepOptions', 'Verdict', 'WaitForServicePeersOptions',
       'Waku2Capabilities', 'WakuMessage', 'WakuMetadata', 'WakuMetadataComponents', 'WakuMetadataInit'

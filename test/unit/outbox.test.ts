@@ -58,7 +58,7 @@ async function next<K extends keyof OutboxEvents> (outbox: Outbox, type: K, ms =
 /** Every event of the outbox, in order, as [type, detail]. */
 function record (outbox: Outbox): Array<[string, any]> {
   const seen: Array<[string, any]> = []
-  for (const type of ['message:sent', 'message:propagated', 'message:error', 'outbox:retry', 'outbox:restamped'] as const) {
+  for (const type of ['message:sent', 'message:send-propagated', 'message:send-error', 'outbox:retry', 'outbox:restamped'] as const) {
     outbox.addEventListener(type, (evt) => { seen.push([type, evt.detail]) })
   }
   return seen
@@ -194,7 +194,7 @@ describe('outbox: dedupe', () => {
   it('a failed entry is not pending any more: adding it again is a new entry', async () => {
     const outbox = make({ deliver: async () => { throw fail('REJECTED') } })
     await outbox.start()
-    const errored = next(outbox, 'message:error')
+    const errored = next(outbox, 'message:send-error')
     const first = await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
     await errored
     const again = await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
@@ -233,7 +233,7 @@ describe('outbox: bounds', () => {
   it('failed entries count, and the error says so', async () => {
     const outbox = make({ deliver: async () => { throw fail('REJECTED') }, maxMessages: 1 })
     await outbox.start()
-    const errored = next(outbox, 'message:error')
+    const errored = next(outbox, 'message:send-error')
     await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
     await errored
     const err = await expectCode(outbox.add({ contentTopic: TOPIC, payload: bytes('y') }), 'OUTBOX_FULL')
@@ -251,7 +251,7 @@ describe('outbox: delivery', () => {
     const entry = await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
     const detail = await sent
     expect(detail).toMatchObject({ id: entry.id, messageHash: entry.hashes[0], hashes: entry.hashes, state: 'propagated', by: ['peerA'], contentTopic: TOPIC })
-    expect(events.map(([t]) => t)).toEqual(['message:propagated', 'message:sent'])
+    expect(events.map(([t]) => t)).toEqual(['message:send-propagated', 'message:sent'])
     expect(storage.records.size).toBe(0)
     expect(outbox.pending()).toEqual([])
   })
@@ -266,14 +266,14 @@ describe('outbox: delivery', () => {
     })
     const events = record(outbox)
     await outbox.start()
-    const propagatedEvt = next(outbox, 'message:propagated')
+    const propagatedEvt = next(outbox, 'message:send-propagated')
     const sent = next(outbox, 'message:sent')
     const entry = await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
     await propagatedEvt
     const detail = await sent
     expect(detail).toMatchObject({ id: entry.id, state: 'confirmed', by: ['store1'] })
     // One propagated event, not one per push.
-    expect(events.map(([t]) => t)).toEqual(['message:propagated', 'message:sent'])
+    expect(events.map(([t]) => t)).toEqual(['message:send-propagated', 'message:sent'])
     expect(n).toBe(2)
     expect(storage.records.size).toBe(0)
   })
@@ -285,7 +285,7 @@ describe('outbox: delivery', () => {
     const sent = next(outbox, 'message:sent')
     await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
     expect((await sent).state).toBe('confirmed')
-    expect(events.map(([t]) => t)).toEqual(['message:propagated', 'message:sent'])
+    expect(events.map(([t]) => t)).toEqual(['message:send-propagated', 'message:sent'])
   })
 
   it('keeps order within a content topic, not across topics', async () => {
@@ -349,7 +349,7 @@ describe('outbox: delivery', () => {
     const outbox = make({ storage, deliver: async () => { throw fail(codes[i++]) }, retry: { baseMs: 2, maxMs: 8, jitter: false } })
     const events = record(outbox)
     await outbox.start()
-    const errored = next(outbox, 'message:error')
+    const errored = next(outbox, 'message:send-error')
     const entry = await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
     const detail = await errored
     expect(detail).toMatchObject({ id: entry.id, state: 'failed', hashes: entry.hashes })
@@ -373,7 +373,7 @@ describe('outbox: delivery', () => {
     for (const code of ['INVALID_MESSAGE', 'RLN_REQUIRED'] as const) {
       const outbox = make({ deliver: async () => { throw fail(code) } })
       await outbox.start()
-      const errored = next(outbox, 'message:error')
+      const errored = next(outbox, 'message:send-error')
       await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
       expect((await errored).error.code).toBe(code)
     }
@@ -390,7 +390,7 @@ describe('outbox: delivery', () => {
   it('retry.finalCodes is the policy: NO_PEERS made final', async () => {
     const outbox = make({ deliver: async () => { throw fail('NO_PEERS') }, retry: { finalCodes: ['NO_PEERS'] } })
     await outbox.start()
-    const errored = next(outbox, 'message:error')
+    const errored = next(outbox, 'message:send-error')
     await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
     expect((await errored).state).toBe('failed')
   })
@@ -445,7 +445,7 @@ describe('outbox: expiry', () => {
     const entry = await outbox.add({ contentTopic: TOPIC, payload: bytes('x') })
     await retry
     c.advance(60_000)
-    const errored = next(outbox, 'message:error')
+    const errored = next(outbox, 'message:send-error')
     outbox.kick()
     const detail = await errored
     expect(detail).toMatchObject({ id: entry.id, state: 'expired', hashes: entry.hashes })
@@ -465,7 +465,7 @@ describe('outbox: expiry', () => {
     c.advance(1000)
     let pushed = 0
     const second = make({ storage, now: c.now, deliver: async (e) => { pushed++; return propagated(e) }, expireAfterMs: 1000 })
-    const errored = next(second, 'message:error')
+    const errored = next(second, 'message:send-error')
     await second.start()
     expect((await errored).state).toBe('expired')
     expect(pushed).toBe(0)
@@ -655,7 +655,7 @@ describe('outbox: durability and lifecycle', () => {
     const storage = memoryOutbox()
     const first = make({ storage, deliver: async () => { throw fail('REJECTED') } })
     await first.start()
-    const errored = next(first, 'message:error')
+    const errored = next(first, 'message:send-error')
     const entry = await first.add({ contentTopic: TOPIC, payload: bytes('x') })
     await errored
     await first.stop()

@@ -171,7 +171,8 @@ describe('backoffDelay', () => {
 describe('resolvePolicy', () => {
   it('applies the defaults', () => {
     const expected = {
-      minRelayPeers: 1, maxAttempts: 4, attemptTimeoutMs: 5000, timeoutMs: 30_000, redundancy: 1, backoff: { baseMs: 100, maxMs: 2000, jitter: true }, hedgeAfterMs: 'auto'
+      minRelayPeers: 1, maxAttempts: 4, attemptTimeoutMs: 5000, timeoutMs: 30_000, redundancy: 1, backoff: { baseMs: 100, maxMs: 2000, jitter: true }, hedgeAfterMs: 'auto',
+      confirm: 'relay', confirmation: { firstCheckMs: 250, checkEveryMs: 1000, repushAfterMs: 3000 }
     }
     expect(resolvePolicy()).toEqual(expected)
     expect(resolvePolicy(undefined, {})).toEqual(expected)

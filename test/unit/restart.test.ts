@@ -46,16 +46,18 @@ describe('stop then start, and repeats', () => {
   it('the light push service: registers once per start, refuses pushes while stopped, pushes again after a restart', async () => {
     const c = stubComponents()
     const service = lightPush({ peerExchange: false } as never)(c as never) as unknown as { start(): Promise<void>, stop(): Promise<void>, push: (m: unknown, o?: unknown) => Promise<unknown> }
+    const registered = (): unknown[] => c.registrar.register.mock.calls.map((call: unknown[]) => call[0])
     await service.start()
     await service.start()
-    expect(c.registrar.register).toHaveBeenCalledTimes(1)
+    // Its two topologies: light push peers, and store peers (for confirm: 'store').
+    expect(registered()).toEqual(['/vac/waku/lightpush/3.0.0', '/vac/waku/store-query/3.0.0'])
     await service.stop()
     await service.stop()
-    expect(c.registrar.unregister).toHaveBeenCalledTimes(1)
+    expect(c.registrar.unregister).toHaveBeenCalledTimes(2)
     const stopped = await service.push({ contentTopic: '/a/1/b/proto', payload: new Uint8Array([1]) }).catch((e: unknown) => e)
     expect(isLightPushError(stopped, 'STOPPED')).toBe(true)
     await service.start()
-    expect(c.registrar.register).toHaveBeenCalledTimes(2)
+    expect(c.registrar.register).toHaveBeenCalledTimes(4)
     // Running again: a push is accepted and waits for a peer (NO_PEERS at its deadline, not STOPPED).
     const again = await service.push({ contentTopic: '/a/1/b/proto', payload: new Uint8Array([1]) }, { timeoutMs: 50 }).catch((e: unknown) => e)
     expect(isLightPushError(again, 'NO_PEERS')).toBe(true)
