@@ -42,7 +42,7 @@ export const BUDGETS = {
   'codec only': 17 * 1024,
   // 154.2 KB after issues 10 and 11 (the sender's decision table, logging at every decision, input checks, the
   // NO_PEERS notes of each discovery source): +5 KB over 149.1.
-  'client without WebRTC': 176 * 1024,
+  'client without WebRTC': 184 * 1024,
   'full client with WebRTC': 200 * 1024
 }
 

@@ -16,6 +16,10 @@ import { webCryptoIdentity } from './peers/identity.js'
 import { LightPushError } from './errors.js'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { pubsubTopicFor } from './message/sharding.js'
+import type { Outbox, OutboxEntry, OutboxInit, OutboxStorage, OutboxAddOptions } from './outbox/index.js'
+import type { LightPushService } from './service/light-push.js'
+import type { MessageInput } from './message/create.js'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 
 /** Where the client finds its peers. Every source runs at once; the first light push peer to appear is used. */
@@ -53,6 +57,20 @@ export interface DiscoveryOptions {
   modules?: NonNullable<Libp2pOptions['peerDiscovery']>
 }
 
+/** The durable outbox behind `client.send()` (README: Outbox). */
+export interface ClientOutboxOptions extends Omit<OutboxInit, 'storage' | 'deliver' | 'alreadyConfirmed' | 'topicOf' | 'until'> {
+  /**
+   * Where messages wait. Default: IndexedDB in browsers (`indexedDbOutbox()`), memory in Node.js, which a restart
+   * loses: pass `fileOutbox(dir)` of `waku-lightpush/node` there.
+   */
+  storage?: OutboxStorage
+  /**
+   * When a message leaves the outbox: `'store'` (default), once a store node other than the pushing one has it;
+   * `'relay'`, once a service node reports enough relay peers (its word).
+   */
+  confirm?: 'store' | 'relay'
+}
+
 // `discoveryNotes` is left out: the client fills it in with what its own discovery modules did.
 export interface LightPushClientOptions extends Omit<LightPushInit, 'discoveryNotes'> {
   /**
@@ -79,6 +97,12 @@ export interface LightPushClientOptions extends Omit<LightPushInit, 'discoveryNo
    * one to appear as the same peer across reloads (service nodes rate-limit per peer).
    */
   privateKey?: PrivateKey
+  /**
+   * The durable outbox behind `send()`: started with the client, so messages a reload or crash left behind are
+   * pushed again. `false`: no outbox (`send()` throws INVALID_OPTIONS).
+   * @default IndexedDB in browsers, memory in Node.js; confirm 'store'
+   */
+  outbox?: false | ClientOutboxOptions
 }
 
 export type LightPushLibp2p = Libp2p<{ lightPush: LightPush }>
@@ -90,6 +114,14 @@ export interface LightPushClient {
   push: LightPush['push']
   peers: LightPush['peers']
   waitForServicePeers: LightPush['waitForServicePeers']
+  /**
+   * Fire and forget, for messages that must not be lost: resolves once the message is stored in the outbox (its
+   * entry, whose `id` the outbox's events carry), then pushes it until confirmed, across reloads and offline
+   * periods. Throws what `push` throws for a bad message, OUTBOX_FULL, OUTBOX_STORAGE.
+   */
+  send(message: MessageInput, options?: OutboxAddOptions): Promise<OutboxEntry>
+  /** The outbox (`pending()`, `remove(id)`, events), or undefined with `outbox: false`. */
+  readonly outbox: Outbox | undefined
   addEventListener: LightPush['addEventListener']
   removeEventListener: LightPush['removeEventListener']
   stop(): Promise<void>
@@ -168,7 +200,7 @@ function checkBootstrap (list: unknown, option: string): void {
 
 /** The service's share of the client's options (the rest configure libp2p and discovery). */
 function serviceInit (options: LightPushClientOptions): LightPushInit {
-  const { network: _n, discovery: _d, allowInsecureLocal: _a, transports: _t, listen: _l, privateKey: _p, ...init } = options
+  const { network: _n, discovery: _d, allowInsecureLocal: _a, transports: _t, listen: _l, privateKey: _p, outbox: _o, ...init } = options
   return init
 }
 
@@ -216,14 +248,66 @@ export async function createLightPushClient (options: LightPushClientOptions = {
     }
   }) as unknown as LightPushLibp2p
   const service = libp2p.services.lightPush
+  let outbox: Outbox | undefined
+  try {
+    outbox = options.outbox === false ? undefined : await startOutbox(service as unknown as LightPushService, options.outbox ?? {}, sharding, options.maxMessageSize)
+  } catch (err) {
+    await libp2p.stop()
+    throw err
+  }
+  // Peers back (after offline, at start): what waits for a retry goes now.
+  const kick = (): void => { outbox?.kick() }
+  libp2p.addEventListener('peer:identify', kick)
   return {
     libp2p,
     lightPush: service,
     push: service.push.bind(service),
     peers: service.peers.bind(service),
     waitForServicePeers: service.waitForServicePeers.bind(service),
+    send: async (message, sendOptions) => {
+      if (outbox == null) throw new LightPushError('INVALID_OPTIONS', 'send() needs the outbox: this client was created with `outbox: false`.')
+      return await outbox.add(message, sendOptions)
+    },
+    outbox,
     addEventListener: service.addEventListener.bind(service),
     removeEventListener: service.removeEventListener.bind(service),
-    stop: async () => { await libp2p.stop() }
+    stop: async () => {
+      libp2p.removeEventListener('peer:identify', kick)
+      await outbox?.stop()
+      await libp2p.stop()
+    }
   }
+}
+
+/**
+ * The outbox of a client, loaded only by clients that have one (a dynamic import: its IndexedDB wrapper stays out
+ * of apps that turn it off), started so that what an earlier run left behind goes out.
+ */
+async function startOutbox (service: LightPushService, init: ClientOutboxOptions, sharding: ShardingOptions, maxMessageSize: number | undefined): Promise<Outbox> {
+  const { createOutbox, indexedDbOutbox, memoryOutbox } = await import('./outbox/index.js')
+  const { storage, confirm = 'store', ...limits } = init
+  if (confirm !== 'store' && confirm !== 'relay') throw new LightPushError('INVALID_OPTIONS', `outbox.confirm must be 'store' or 'relay', not ${String(confirm)}.`)
+  const store = storage ?? (typeof indexedDB !== 'undefined' ? indexedDbOutbox() : memoryOutbox())
+  const outbox = createOutbox({
+    ...limits,
+    ...(maxMessageSize !== undefined && limits.maxMessageSize === undefined ? { maxMessageSize } : {}),
+    storage: store,
+    topicOf: (contentTopic) => pubsubTopicFor(contentTopic, sharding),
+    until: confirm === 'store' ? 'confirmed' : 'propagated',
+    deliver: async (entry, signal) => {
+      try {
+        const r = await service.push(entry, { pubsubTopic: entry.pubsubTopic, signal, confirm })
+        return { state: r.state, messageHash: r.messageHash, ...(r.confirmedBy != null ? { by: r.confirmedBy } : { by: [r.peer] }) }
+      } catch (err) {
+        // Taken but not confirmed in time: propagated, asked again later (the store may just be slow).
+        if (err instanceof LightPushError && err.code === 'UNCONFIRMED' && (err.attempts ?? []).some((a) => a.verdict === 'delivered')) {
+          return { state: 'propagated', messageHash: entry.hashes.at(-1) as NonNullable<ReturnType<typeof entry.hashes.at>> }
+        }
+        throw err
+      }
+    },
+    ...(confirm === 'store' ? { alreadyConfirmed: async (hashes, signal) => await service.stored(hashes, signal) } : {})
+  })
+  await outbox.start()
+  return outbox
 }

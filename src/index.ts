@@ -15,7 +15,10 @@
  */
 
 // The client, and the same as a libp2p service for apps that run their own libp2p.
-export { createLightPushClient, type DiscoveryOptions, type LightPushClient, type LightPushClientOptions, type LightPushLibp2p } from './client.js'
+export { createLightPushClient, type ClientOutboxOptions, type DiscoveryOptions, type LightPushClient, type LightPushClientOptions, type LightPushLibp2p } from './client.js'
+// The durable outbox behind client.send(), and its storages (Node.js's file storage: waku-lightpush/node).
+export { createOutbox, indexedDbOutbox, memoryOutbox } from './outbox/index.js'
+export type { Outbox, OutboxEntry, OutboxEvents, OutboxInit, OutboxRecord, OutboxState, OutboxStorage, OutboxAddOptions } from './outbox/index.js'
 export { lightPush, lightPushServices, type LightPush, type LightPushInit, type LightPushComponents, type WaitForServicePeersOptions } from './service/index.js'
 export type { UpkeepOptions } from './peers/upkeep.js'
 export type { SelectorOptions } from './peers/selector.js'

@@ -23,6 +23,7 @@ import type { LightPushEvents } from '../push/events.js'
 import type { ServicePeer } from '../peers/stats.js'
 import type { PushOptions, PushResult, RateLimitProver } from '../push/types.js'
 import type { Connection, Libp2pEvents, Logger, PeerId } from '@libp2p/interface'
+import type { Hex } from '../message/hash.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** How long `waitForServicePeers` waits when it is given no signal. */
@@ -227,6 +228,30 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     } finally {
       wait.dispose()
     }
+  }
+
+  /**
+   * The first of `hashes` a store node holds (any store node: the outbox asks before re-stamping a message that
+   * may have gone out), or undefined when the store nodes asked hold none. Rejects when no store node answers
+   * before `signal` aborts.
+   */
+  async stored (hashes: Hex[], signal: AbortSignal): Promise<Hex | undefined> {
+    this.running()
+    const { queryPresence } = await import('../store/query.js')
+    let answered = 0
+    let lastError: unknown
+    for (const peer of (await this.storePeers.need(new Set(), signal)).slice(0, 2)) {
+      const connection = { newStream: async (protocols: string | string[], opts?: { signal?: AbortSignal }) => await this.components.connectionManager.openStream(peer, protocols, opts?.signal != null ? { signal: opts.signal } : {}) }
+      try {
+        const { found } = await queryPresence(connection, hashes, { signal })
+        answered++
+        if (found.length > 0) return found[0]
+      } catch (err) {
+        lastError = err
+      }
+    }
+    if (answered === 0) throw new LightPushError('UNCONFIRMED', 'No store node answered the presence query.', { cause: lastError })
+    return undefined
   }
 
   /** `confirm: 'store'`: propagations until a store node other than the pushing nodes has the hash. */
