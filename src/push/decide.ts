@@ -1,5 +1,6 @@
 import { classifyStatus, LightPushStatus, type Verdict } from '../protocol/status.js'
 import { backoffDelay } from '../utils/backoff.js'
+import { LIGHTPUSH_V2_PROTOCOL } from '../protocol/v2.js'
 import type { LightPushErrorCode } from '../errors.js'
 import type { LightPushResponse } from '../protocol/codec.js'
 import type { PeerEffect } from '../peers/selector.js'
@@ -11,8 +12,11 @@ import type { PushPolicy } from './policy.js'
 
 /** How one attempt ended, as the wire told it (nothing judged yet). */
 export type AttemptOutcome =
-  /** A response arrived and decoded; `requestId` is the one this attempt sent. */
-  | { kind: 'answer', peer: string, requestId: string, response: LightPushResponse }
+  /**
+   * A response arrived and decoded; `requestId` is the one this attempt sent, `protocol` the light push version
+   * asked (default v3).
+   */
+  | { kind: 'answer', peer: string, requestId: string, response: LightPushResponse, protocol?: string }
   /** No valid response: a timeout, a broken stream, a dial failure, an undecodable answer (`error` says which). */
   | { kind: 'error', peer: string, error: LightPushErrorCode }
   /**
@@ -157,8 +161,10 @@ export function decide (outcome: AttemptOutcome | undefined, state: PushState, p
       judged.note = `request_id "${outcome.response.requestId}" does not match "${outcome.requestId}"`
     } else {
       const { statusCode, statusDesc, relayPeerCount } = outcome.response
-      // 4. The status code's own meaning (classifyStatus: the status -> verdict table).
-      verdict = classifyStatus(statusCode, relayPeerCount, policy.minRelayPeers)
+      // 4. The status code's own meaning (classifyStatus: the status -> verdict table). Light push v2 says no count,
+      //    but a reference node answers is_success only when its publish reached a peer: at least 1.
+      const counted = relayPeerCount ?? (outcome.protocol === LIGHTPUSH_V2_PROTOCOL && statusCode === LightPushStatus.SUCCESS ? 1 : undefined)
+      verdict = classifyStatus(statusCode, counted, policy.minRelayPeers)
       // 4b. A count no node can have is no answer: distrusted, a failed attempt (the push goes elsewhere).
       if (statusCode === LightPushStatus.SUCCESS && relayPeerCount !== undefined && relayPeerCount > MAX_PLAUSIBLE_RELAY_PEERS) {
         verdict = 'failed'

@@ -1,5 +1,4 @@
 import { LightPushError, isLightPushError } from '../errors.js'
-import { encodeRequest } from '../protocol/codec.js'
 import { LIGHTPUSH_PROTOCOL } from '../protocol/constants.js'
 import { decide, type AttemptOutcome, type Decision, type Next, type ProofState, type PushState, type WeakSuccess } from './decide.js'
 import { delay, untilWoken } from '../utils/wait.js'
@@ -24,8 +23,13 @@ export interface SenderComponents {
   servicePeers(shard: Shard): string[]
   /** Resolves when the service peers change; rejects when `signal` aborts. */
   peersChanged(signal: AbortSignal): Promise<void>
-  /** One request/response with `peer`; rejects with a LightPushError. */
-  request(peer: string, request: Uint8Array, signal: AbortSignal): Promise<LightPushResponse>
+  /**
+   * One request/response with `peer`, in the protocol it speaks (`protocolOf`): the same message bytes whatever
+   * the protocol. Rejects with a LightPushError.
+   */
+  request(peer: string, request: OutgoingRequest, signal: AbortSignal): Promise<LightPushResponse>
+  /** The light push protocol `peer` is asked in: v3, or v2 for a peer without v3. Default v3. */
+  protocolOf?(peer: string): string
   emit<K extends keyof LightPushEvents>(type: K, detail: LightPushEvents[K]['detail']): void
   /** Aborts when the service stops: the push then ends at once with STOPPED. */
   stopped?: AbortSignal
@@ -45,6 +49,14 @@ export interface SenderComponents {
 export interface PushProof {
   state: Exclude<ProofState, 'refreshed'>
   remake?: (signal: AbortSignal) => Promise<PreparedMessage>
+}
+
+/** One attempt's request, before a protocol encodes it. */
+export interface OutgoingRequest {
+  requestId: string
+  pubsubTopic: string
+  /** The encoded WakuMessage: the same bytes on every attempt. */
+  message: Uint8Array
 }
 
 /** What a push may bring besides the message and its policy. */
@@ -360,18 +372,19 @@ async function runAttempt (c: SenderComponents, prepared: PreparedMessage, polic
     return undefined
   }
   const requestId = newRequestId()
-  const attempt: Attempt = { peer, protocol: LIGHTPUSH_PROTOCOL, verdict: 'failed', startedAt: Date.now(), ms: 0, requestId }
+  const protocol = c.protocolOf?.(peer) ?? LIGHTPUSH_PROTOCOL
+  const attempt: Attempt = { peer, protocol, verdict: 'failed', startedAt: Date.now(), ms: 0, requestId }
   attempts.push(attempt)
   const started = performance.now()
   const slowAfter = slowAfterMs()
   const timeout = linkedSignal([signal], policy.attemptTimeoutMs)
   let outcome: AttemptOutcome
   try {
-    const response = await c.request(peer, encodeRequest({ requestId, pubsubTopic: prepared.pubsubTopic, message: prepared.bytes }), timeout.signal)
+    const response = await c.request(peer, { requestId, pubsubTopic: prepared.pubsubTopic, message: prepared.bytes }, timeout.signal)
     attempt.status = response.statusCode
     if (response.statusDesc != null) attempt.statusDesc = response.statusDesc
     if (response.relayPeerCount != null) attempt.relayPeerCount = response.relayPeerCount
-    outcome = { kind: 'answer', peer, requestId, response }
+    outcome = { kind: 'answer', peer, requestId, response, protocol }
   } catch (err) {
     attempt.error = signal.aborted ? 'ABORTED' : isLightPushError(err) ? err.code : 'STREAM_ERROR'
     outcome = { kind: 'error', peer, error: attempt.error }

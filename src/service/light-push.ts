@@ -6,12 +6,14 @@ import { THE_WAKU_NETWORK, type Shard } from '../message/sharding.js'
 import { METADATA_PROTOCOL } from '../protocol/metadata.js'
 import { LIGHTPUSH_PROTOCOL, MAX_RESPONSE_SIZE } from '../protocol/constants.js'
 import { sendLightPushRequest } from '../protocol/request.js'
+import { encodeRequest } from '../protocol/codec.js'
+import { LIGHTPUSH_V2_PROTOCOL, sendLightPushV2Request } from '../protocol/v2.js'
 import { Selector } from '../peers/selector.js'
 import { ConnectionUpkeep } from '../peers/upkeep.js'
 import { IdentifyLater } from '../peers/identify-later.js'
 import { PeerSlots } from '../push/slots.js'
 import { resolvePolicy, type PushPolicy } from '../push/policy.js'
-import { sendPush, type PushProof, type SenderComponents } from '../push/sender.js'
+import { sendPush, type OutgoingRequest, type PushProof, type SenderComponents } from '../push/sender.js'
 import { linkedSignal } from '../push/signals.js'
 import { componentLogger } from '../utils/logger.js'
 import { ServicePeers } from './service-peers.js'
@@ -46,6 +48,9 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   /** The client-wide push defaults, checked once: a push with no options of its own uses them as they are. */
   private readonly policy: PushPolicy
   private topologyId?: string | undefined
+  private topologyV2Id?: string | undefined
+  /** Peers that speak light push v2 but not v3 (identify): asked in v2, as the reference node and js-waku do. */
+  private readonly v2Only = new Set<string>()
   private activePushes = 0
   /** Made by start(), aborted (with STOPPED) by stop(): pushes and waits in flight end at once. */
   private lifetime?: AbortController | undefined
@@ -98,8 +103,15 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     // Every push and wait in flight listens to it: a burst of them is not a leak.
     setMaxListeners(Infinity, this.lifetime.signal)
     this.sender = this.senderComponents(this.lifetime.signal)
-    this.topologyId = await this.components.registrar.register(LIGHTPUSH_PROTOCOL, {
+    const topology = (version: 'v3' | 'v2'): Parameters<LightPushComponents['registrar']['register']>[1] => ({
       onConnect: async (peer) => {
+        if (version === 'v2') {
+          // A peer with v3 as well is asked in v3; one with v2 only, in v2.
+          if (await this.speaks(peer, LIGHTPUSH_PROTOCOL)) return
+          this.v2Only.add(peer.toString())
+        } else {
+          this.v2Only.delete(peer.toString())
+        }
         // A peer that speaks Waku metadata is offered only once it has said its cluster and shards.
         const metadata = this.components.metadata
         const awaitMetadata = metadata != null && metadata.peerMetadata(peer) == null && await this.speaks(peer, METADATA_PROTOCOL) &&
@@ -108,10 +120,13 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
         this.servicePeers.identified(peer, awaitMetadata)
       },
       onDisconnect: (peer) => {
+        this.v2Only.delete(peer.toString())
         this.servicePeers.disconnected(peer)
         this.upkeep.disconnected(peer)
       }
     })
+    this.topologyId = await this.components.registrar.register(LIGHTPUSH_PROTOCOL, topology('v3'))
+    this.topologyV2Id = await this.components.registrar.register(LIGHTPUSH_V2_PROTOCOL, topology('v2'))
     this.components.metadata?.addEventListener('metadata', this.onMetadata)
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
     this.components.events.addEventListener('peer:identify', this.onIdentify)
@@ -134,7 +149,10 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.components.metadata?.removeEventListener('metadata', this.onMetadata)
     if (this.topologyId != null) this.components.registrar.unregister(this.topologyId)
+    if (this.topologyV2Id != null) this.components.registrar.unregister(this.topologyV2Id)
     this.topologyId = undefined
+    this.topologyV2Id = undefined
+    this.v2Only.clear()
     this.servicePeers.clear()
     this.storePeers.stop()
     this.log('stopped')
@@ -291,6 +309,7 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
       servicePeers: (shard) => this.servicePeers.usable(shard),
       peersChanged: async (signal) => { await this.servicePeers.nextChange(signal) },
       request: async (peer, request, signal) => await this.request(peer, request, signal),
+      protocolOf: (peer) => this.v2Only.has(peer) ? LIGHTPUSH_V2_PROTOCOL : LIGHTPUSH_PROTOCOL,
       // An event nobody listens to is not built: a push would otherwise make three.
       emit: (type, detail) => {
         if (this.listenerCount(type) > 0) this.safeDispatchEvent(type, { detail })
@@ -299,18 +318,22 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     }
   }
 
-  private async request (peer: string, request: Uint8Array, signal: AbortSignal): ReturnType<typeof sendLightPushRequest> {
+  private async request (peer: string, request: OutgoingRequest, signal: AbortSignal): ReturnType<typeof sendLightPushRequest> {
     const id = this.servicePeers.get(peer)
     if (id == null) throw new LightPushError('STREAM_ERROR', `Peer ${peer} is no longer connected.`)
+    const connection = {
+      newStream: async (protocols: string | string[], opts?: { signal?: AbortSignal }) => await this.components.connectionManager.openStream(id, protocols, opts?.signal != null ? { signal: opts.signal } : {})
+        .catch((err: unknown) => {
+          // Said by the peer itself: it does not serve light push (a candidate can turn out so).
+          if (err instanceof Error && err.name === 'UnsupportedProtocolError') this.notLightPush(id)
+          throw err
+        })
+    }
+    const options = { signal, maxResponseSize: MAX_RESPONSE_SIZE }
     try {
-      return await sendLightPushRequest({
-        newStream: async (protocols, opts) => await this.components.connectionManager.openStream(id, protocols, opts?.signal != null ? { signal: opts.signal } : {})
-          .catch((err: unknown) => {
-            // Said by the peer itself: it does not serve light push (a candidate can turn out so).
-            if (err instanceof Error && err.name === 'UnsupportedProtocolError') this.notLightPush(id)
-            throw err
-          })
-      }, request, { signal, maxResponseSize: MAX_RESPONSE_SIZE })
+      return this.v2Only.has(peer)
+        ? await sendLightPushV2Request(connection, request, options)
+        : await sendLightPushRequest(connection, encodeRequest(request), options)
     } finally {
       this.identifyLater.release(peer)
     }
@@ -389,7 +412,8 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   }
 
   private onIdentify (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void {
-    if (!evt.detail.protocols.includes(LIGHTPUSH_PROTOCOL)) this.notLightPush(evt.detail.peerId)
+    const { protocols } = evt.detail
+    if (!protocols.includes(LIGHTPUSH_PROTOCOL) && !protocols.includes(LIGHTPUSH_V2_PROTOCOL)) this.notLightPush(evt.detail.peerId)
   }
 
   private notLightPush (peer: PeerId): void {

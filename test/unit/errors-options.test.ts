@@ -8,7 +8,6 @@ import { Selector } from '../../src/peers/selector.js'
 import { PeerSlots } from '../../src/push/slots.js'
 import { resolvePolicy } from '../../src/push/policy.js'
 import { prepareMessage } from '../../src/message/create.js'
-import { decodeRequest } from '../../src/protocol/codec.js'
 import { isLightPushError, type LightPushError } from '../../src/errors.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 
@@ -52,8 +51,8 @@ function components (peers: string[], request: SenderComponents['request'], extr
   }
 }
 
-const answer = (statusCode: number, relayPeerCount?: number): SenderComponents['request'] => async (_peer, bytes) =>
-  ({ requestId: decodeRequest(bytes).requestId, statusCode, ...(relayPeerCount != null ? { relayPeerCount } : {}) })
+const answer = (statusCode: number, relayPeerCount?: number): SenderComponents['request'] => async (_peer, { requestId }) =>
+  ({ requestId, statusCode, ...(relayPeerCount != null ? { relayPeerCount } : {}) })
 
 const hang: SenderComponents['request'] = async (_peer, _bytes, signal) =>
   await new Promise((_resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true }) })

@@ -49,15 +49,15 @@ describe('stop then start, and repeats', () => {
     const registered = (): unknown[] => c.registrar.register.mock.calls.map((call: unknown[]) => call[0])
     await service.start()
     await service.start()
-    // Its two topologies: light push peers, and store peers (for confirm: 'store').
-    expect(registered()).toEqual(['/vac/waku/lightpush/3.0.0', '/vac/waku/store-query/3.0.0'])
+    // Its topologies: light push peers (v3, and v2 for peers without v3), and store peers (for confirm: 'store').
+    expect(registered()).toEqual(['/vac/waku/lightpush/3.0.0', '/vac/waku/lightpush/2.0.0-beta1', '/vac/waku/store-query/3.0.0'])
     await service.stop()
     await service.stop()
-    expect(c.registrar.unregister).toHaveBeenCalledTimes(2)
+    expect(c.registrar.unregister).toHaveBeenCalledTimes(3)
     const stopped = await service.push({ contentTopic: '/a/1/b/proto', payload: new Uint8Array([1]) }).catch((e: unknown) => e)
     expect(isLightPushError(stopped, 'STOPPED')).toBe(true)
     await service.start()
-    expect(c.registrar.register).toHaveBeenCalledTimes(4)
+    expect(c.registrar.register).toHaveBeenCalledTimes(6)
     // Running again: a push is accepted and waits for a peer (NO_PEERS at its deadline, not STOPPED).
     const again = await service.push({ contentTopic: '/a/1/b/proto', payload: new Uint8Array([1]) }, { timeoutMs: 50 }).catch((e: unknown) => e)
     expect(isLightPushError(again, 'NO_PEERS')).toBe(true)

@@ -4,8 +4,8 @@ import { sendPush, type SenderComponents } from '../../src/push/sender.js'
 import { Selector } from '../../src/peers/selector.js'
 import { PeerSlots } from '../../src/push/slots.js'
 import { resolvePolicy, type PushPolicy } from '../../src/push/policy.js'
-import { prepareMessage } from '../../src/message/create.js'
-import { decodeRequest, type LightPushResponse } from '../../src/protocol/codec.js'
+import { decodeMessage, prepareMessage } from '../../src/message/create.js'
+import { type LightPushResponse } from '../../src/protocol/codec.js'
 import { isLightPushError, LightPushError } from '../../src/errors.js'
 import type { PushOptions } from '../../src/push/types.js'
 
@@ -24,9 +24,9 @@ function scripted (statuses: number[], baseCoolMs: number): { components: Sender
     peersChanged: async (signal) => {
       await new Promise((_resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true }) })
     },
-    request: async (_peer, bytes) => {
+    request: async (_peer, { requestId }) => {
       const statusCode = statuses[Math.min(requests++, statuses.length - 1)]
-      return { requestId: decodeRequest(bytes).requestId, statusCode, relayPeerCount: statusCode === 200 ? 4 : undefined }
+      return { requestId, statusCode, relayPeerCount: statusCode === 200 ? 4 : undefined }
     },
     emit: () => {}
   }
@@ -80,8 +80,7 @@ function peers (scripts: Record<string, Script>, extra: Partial<SenderComponents
     peersChanged: async (signal) => {
       await new Promise((_resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true }) })
     },
-    request: async (peer, bytes) => {
-      const { requestId, pubsubTopic } = decodeRequest(bytes)
+    request: async (peer, { requestId, pubsubTopic }) => {
       sent.push([peer, pubsubTopic ?? ''])
       const script = scripts[peer]
       const n = next.get(peer) ?? 0
@@ -219,9 +218,9 @@ describe('sendPush with an RLN proof (rule 5)', () => {
     const proofs: Array<[string, number]> = []
     const { components } = peers(scripts)
     const request = components.request
-    components.request = async (peer, bytes, signal) => {
-      proofs.push([peer, decodeRequest(bytes).message?.rateLimitProof?.[0] ?? -1])
-      return await request(peer, bytes, signal)
+    components.request = async (peer, req, signal) => {
+      proofs.push([peer, decodeMessage(req.message).rateLimitProof?.[0] ?? -1])
+      return await request(peer, req, signal)
     }
     return { components, proofs }
   }
@@ -230,7 +229,7 @@ describe('sendPush with an RLN proof (rule 5)', () => {
     const { components, proofs } = proofPeers({ a: [{ statusCode: 420, statusDesc: 'RLN validation failed' }, { relayPeerCount: 3 }] })
     let remade = 0
     const first = withProof(1)
-    const res = await sendPush(components, first, quick(), undefined, { state: 'ours', remake: async () => { remade++; return withProof(2) } })
+    const res = await sendPush(components, first, quick(), undefined, { proof: { state: 'ours', remake: async () => { remade++; return withProof(2) } } })
     expect(remade).toBe(1)
     expect(proofs).toEqual([['a', 1], ['a', 2]])
     expect(res.messageHash).toBe(first.hash)
@@ -240,7 +239,7 @@ describe('sendPush with an RLN proof (rule 5)', () => {
   it('refused again after the remake: REJECTED; with no proof at all: RLN_REQUIRED, no retry', async () => {
     const refused = { statusCode: 420, statusDesc: 'RLN validation failed' }
     const again = proofPeers({ a: [refused] })
-    const err = await rejected(sendPush(again.components, withProof(1), quick(), undefined, { state: 'ours', remake: async () => withProof(2) }))
+    const err = await rejected(sendPush(again.components, withProof(1), quick(), undefined, { proof: { state: 'ours', remake: async () => withProof(2) } }))
     expect(err.code).toBe('REJECTED')
     expect(again.proofs).toEqual([['a', 1], ['a', 2]])
     const none = proofPeers({ a: [refused], b: [{ relayPeerCount: 3 }] })
@@ -252,7 +251,7 @@ describe('sendPush with an RLN proof (rule 5)', () => {
   it('a remake that fails ends the push with the prover\'s error', async () => {
     const { components } = proofPeers({ a: [504] })
     const err = await rejected(sendPush(components, withProof(1), quick(), undefined, {
-      state: 'ours', remake: async () => { throw new LightPushError('RLN_PROOF', 'not a member') }
+      proof: { state: 'ours', remake: async () => { throw new LightPushError('RLN_PROOF', 'not a member') } }
     }))
     expect(err.code).toBe('RLN_PROOF')
   })
