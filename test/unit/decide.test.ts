@@ -132,6 +132,15 @@ describe('decide: the table, one row each', () => {
     }
   })
 
+  it('light push v2: a success says no count; it counts as 1 (delivered at minRelayPeers 1, weak above); a v3 200 without a count stays weak', () => {
+    const v2 = (statusCode: number): AttemptOutcome => ({ ...answer(statusCode), protocol: '/vac/waku/lightpush/2.0.0-beta1' } as AttemptOutcome)
+    const one = resolvePolicy({ minRelayPeers: 1 })
+    expect(decide(v2(200), state(), one)).toMatchObject({ verdict: 'delivered', next: { kind: 'deliver' } })
+    expect(decide(v2(200), state(), policy).verdict).toBe('weak')
+    expect(decide(answer(200), state(), one).verdict).toBe('weak')
+    expect(decide(v2(505), state(), one).verdict).toBe('unavailable')
+  })
+
   it('RLN (rule 5): 420 naming RLN or 504, with the SDK\'s own proof: remake the proof once; then as any 420 / 504', () => {
     const rln = { statusDesc: 'RLN validation failed' }
     expect(decide(answer(420, rln), state({ proof: 'ours' }), policy)).toEqual({ verdict: 'rejected', effect: { kind: 'none' }, next: { kind: 'refresh-proof' } })
