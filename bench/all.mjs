@@ -19,6 +19,9 @@
 //      process exits by itself once its clients are stopped (bench/load.mjs).
 //   9. RLN: time to the first proof and per proof, Node.js and Chromium, the main thread blocked with and
 //      without the worker, the bytes a browser downloads for RLN, push with RLN next to without (bench/rln.mjs).
+//  10. confirmed delivery: time to propagated vs time to confirmed (`confirm: 'relay'` vs `'store'`, default and
+//      tight confirmation timing, interleaved), and told delivered vs reached the relays with liars among the
+//      service nodes, 'relay' vs 'store' (bench/confirm.mjs).
 //
 // Needs `npm run build:node` and `npm run build:cdn` (the npm script runs both; dist/examples, which the tarball
 // of row 7 ships, is built here with `npm run build:examples` when missing) and js-waku installed in
@@ -42,19 +45,20 @@ import { INSTALL_TARGET_BYTES, installSizeNotes, installSizeTable, measureInstal
 import { compareSummaries, profileThisProcess, readProfile, summarize } from './profile.mjs'
 import { LOAD_DEFAULTS, loadSection, loadSummaryRow, measureLoad } from './load.mjs'
 import { measureRln, rlnSection, rlnSummaryRows } from './rln.mjs'
+import { confirmSection, confirmSummaryRows, measureConfirm } from './confirm.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const env = process.env
-const FULL = { latencyN: 500, latencyWarmup: 100, seconds: 3, pushes: 100_000, coldRuns: 8, chromiumRuns: 5, faultPushes: 1000, faultRounds: 4, profileOps: 300, loadProcesses: LOAD_DEFAULTS.processes, loadClients: LOAD_DEFAULTS.clients, loadSeconds: LOAD_DEFAULTS.seconds, rlnMore: 2 }
-const QUICK = { latencyN: 100, latencyWarmup: 20, seconds: 1, pushes: 5000, coldRuns: 2, chromiumRuns: 2, faultPushes: 200, faultRounds: 2, profileOps: 100, loadProcesses: 2, loadClients: 5, loadSeconds: 4, rlnMore: 1 }
+const FULL = { latencyN: 500, latencyWarmup: 100, seconds: 3, pushes: 100_000, coldRuns: 8, chromiumRuns: 5, faultPushes: 1000, faultRounds: 4, profileOps: 300, loadProcesses: LOAD_DEFAULTS.processes, loadClients: LOAD_DEFAULTS.clients, loadSeconds: LOAD_DEFAULTS.seconds, rlnMore: 2, confirmPushes: 100, confirmMessages: 30 }
+const QUICK = { latencyN: 100, latencyWarmup: 20, seconds: 1, pushes: 5000, coldRuns: 2, chromiumRuns: 2, faultPushes: 200, faultRounds: 2, profileOps: 100, loadProcesses: 2, loadClients: 5, loadSeconds: 4, rlnMore: 1, confirmPushes: 20, confirmMessages: 6 }
 // `--report <results.json>`: write the report again from the raw results a run saved (no measuring).
 const REPORT_FROM = process.argv.includes('--report') ? process.argv[process.argv.indexOf('--report') + 1] : null
 const saved = REPORT_FROM != null ? JSON.parse(readFileSync(REPORT_FROM, 'utf8')) : null
 const cfg = saved?.cfg ?? { ...(env.BENCH_QUICK === '1' ? QUICK : FULL) }
 if (saved == null && env.BENCH_PUSHES != null) cfg.pushes = Number(env.BENCH_PUSHES)
 // (Results saved before row 8 existed have no load counts: they stay full runs.)
-// (Nor RLN counts, saved before row 9.)
-const isFull = Object.entries(FULL).every(([k, v]) => cfg[k] === v || (saved != null && (k.startsWith('load') || k.startsWith('rln')) && cfg[k] === undefined))
+// (Nor RLN counts, saved before row 9, nor confirmation counts, saved before row 10.)
+const isFull = Object.entries(FULL).every(([k, v]) => cfg[k] === v || (saved != null && (k.startsWith('load') || k.startsWith('rln') || k.startsWith('confirm')) && cfg[k] === undefined))
 const OUT = isFull ? join(ROOT, 'bench/RESULTS.md') : join(os.tmpdir(), 'waku-lightpush-RESULTS.quick.md')
 const PROFILES = saved?.profiles ?? join(os.tmpdir(), `waku-lightpush-bench-${process.pid}`)
 mkdirSync(PROFILES, { recursive: true })
@@ -318,6 +322,10 @@ if (saved == null) try {
   log(`RLN: load and ${1 + cfg.rlnMore} proofs per engine (Node.js, Chromium; main thread and worker), bytes, push with RLN and without`)
   results.rln = await measureRln({ more: cfg.rlnMore, log: (...a) => log(...a) })
     .catch((err) => { log(`  RLN run failed: ${err?.stack ?? err}`); return undefined })
+
+  // ---- 10. confirmed delivery: 'relay' vs 'store', timing and liars --------------------------------------
+  results.confirm = await measureConfirm({ pushes: cfg.confirmPushes, messages: cfg.confirmMessages, log: (...a) => log(' ', ...a) })
+    .catch((err) => { log(`  confirmation run failed: ${err?.stack ?? err}`); return undefined })
 } finally {
   await wakuSdk?.stop().catch(() => {})
   await client?.stop().catch(() => {})
@@ -373,7 +381,8 @@ const summary = [
     ['7', 'tarball packed', kb(Inst.tarballs.ours.size), `@waku/sdk ${kb(Inst.tarballs.wakuSdk.size)}`, x(Inst.tarballs.ours.size / Inst.tarballs.wakuSdk.size), '', '']
   ] : []),
   ...(results.load != null ? [loadSummaryRow(results.load)] : []),
-  ...(results.rln != null ? rlnSummaryRows(results.rln) : [])
+  ...(results.rln != null ? rlnSummaryRows(results.rln) : []),
+  ...(results.confirm != null ? confirmSummaryRows(results.confirm) : [])
 ]
 
 const md = []
@@ -474,6 +483,11 @@ if (results.rln != null) {
   md.push('')
   md.push(...rlnSection(results.rln))
   md.push('')
+}
+if (results.confirm != null) {
+  md.push('## 10. Confirmed delivery')
+  md.push('')
+  md.push(...confirmSection(results.confirm))
 }
 
 // ---- what limits the missed targets --------------------------------------------------------------------

@@ -1,5 +1,7 @@
 // 1,000 pushes on a devnet where half the service peers are faulty (mixed profiles), next to a fault-free
-// devnet, in one run. Each devnet runs in a process of its own. bench/all.mjs imports the parts below and runs
+// devnet, in one run. "Told delivered" (push() resolved) next to "reached the relays" (distinct messages the relay
+// nodes received, 1 s after the last push): a `zero-count` or `liar` node answers 200 and publishes nothing, and
+// with the default `confirm: 'relay'` a liar's 200 resolves the push (bench/confirm.mjs measures `'store'`). Each devnet runs in a process of its own. bench/all.mjs imports the parts below and runs
 // @waku/sdk on the same faulty devnet. Usage: npm run build:node && node bench/faults.mjs [pushes] [concurrency]
 import { FAULT_PROFILES } from '../dist/node/index.js'
 import { createLightPushClient } from '../dist/index.node.js'
@@ -57,12 +59,18 @@ export function merge (results) {
   }), { pushes: 0, delivered: 0, attempts: 0, latencies: [], wall: 0 })
 }
 
+/** How long after the last push the relay nodes' receipts are counted. */
+export const REACHED_GRACE_MS = 1000
+
 export async function run (label, devnet, { pushes, concurrency }) {
   const net = await spawnDevnet(devnet)
   let client
   try {
+    await net.track()
     client = await faultClient(net)
-    return { label, ...(await pushMany(client, { pushes, concurrency })) }
+    const result = await pushMany(client, { pushes, concurrency })
+    await new Promise((resolve) => setTimeout(resolve, REACHED_GRACE_MS))
+    return { label, ...result, reached: await net.delivered('push ') }
   } finally {
     await client?.stop()
     await net.stop()
@@ -76,8 +84,9 @@ export const FIRST_PUSH_DEVNET = { relays: 4, services: [{ fault: 'always-503' }
 export async function firstPushes (clients) {
   const net = await spawnDevnet(FIRST_PUSH_DEVNET)
   const latencies = []
-  let delivered = 0, attempts = 0
+  let delivered = 0, attempts = 0, reached
   try {
+    await net.track()
     for (let i = 0; i < clients; i++) {
       const client = await faultClient(net)
       const t = performance.now()
@@ -92,10 +101,12 @@ export async function firstPushes (clients) {
         await client.stop()
       }
     }
+    await new Promise((resolve) => setTimeout(resolve, REACHED_GRACE_MS))
+    reached = await net.delivered('first ')
   } finally {
     await net.stop()
   }
-  return { label: 'first push of a fresh client: 1 good + always-503, strict-429, zero-count, garbage', pushes: clients, delivered, attempts, latencies, wall: latencies.reduce((a, b) => a + b, 0) }
+  return { label: 'first push of a fresh client: 1 good + always-503, strict-429, zero-count, garbage', pushes: clients, delivered, reached, attempts, latencies, wall: latencies.reduce((a, b) => a + b, 0) }
 }
 
 if (isMain(import.meta.url)) {
@@ -105,9 +116,9 @@ if (isMain(import.meta.url)) {
   const clean = await run(`${GOOD * 2} good, no faults`, CLEAN_DEVNET, { pushes: PUSHES, concurrency: CONCURRENCY })
   const first = await firstPushes(Number(process.argv[4] ?? 10))
   console.log(`${PUSHES} pushes, ${CONCURRENCY} in flight, ${new Date().toISOString()}\n`)
-  console.log(table(['devnet', 'delivered %', 'attempts/push', 'p50 ms', 'p99 ms', 'wall s'], [faulty, clean, first].map((r) => {
+  console.log(table(['devnet', 'told delivered %', `reached the relays % (+${REACHED_GRACE_MS / 1000} s)`, 'attempts/push', 'p50 ms', 'p99 ms', 'wall s'], [faulty, clean, first].map((r) => {
     const s = stats(r.latencies)
-    return [r.label, (100 * r.delivered / r.pushes).toFixed(1), (r.attempts / r.pushes).toFixed(3), ms(s.p50), ms(s.p99), (r.wall / 1000).toFixed(1)]
+    return [r.label, (100 * r.delivered / r.pushes).toFixed(1), (100 * r.reached / r.pushes).toFixed(1), (r.attempts / r.pushes).toFixed(3), ms(s.p50), ms(s.p99), (r.wall / 1000).toFixed(1)]
   })))
-  console.log(`\np99 ratio faulty/clean: ${(stats(faulty.latencies).p99 / stats(clean.latencies).p99).toFixed(2)}x (target <= 3x); delivered target 100%`)
+  console.log(`\np99 ratio faulty/clean: ${(stats(faulty.latencies).p99 / stats(clean.latencies).p99).toFixed(2)}x (target <= 3x); delivered target 100% (told and reached)`)
 }
