@@ -279,6 +279,11 @@ export async function createLightPushClient (options: LightPushClientOptions = {
   }
 }
 
+/** The outbox's default re-stamp age (OUTBOX_DEFAULTS.restampAfterMs, not imported: the outbox loads lazily). */
+const OUTBOX_RESTAMP_MS = 15_000
+/** How long the outbox's "did it go out already?" waits for a store node. */
+const STORED_TIMEOUT_MS = 5000
+
 /**
  * The outbox of a client, loaded only by clients that have one (a dynamic import: its IndexedDB wrapper stays out
  * of apps that turn it off), started so that what an earlier run left behind goes out.
@@ -288,6 +293,9 @@ async function startOutbox (service: LightPushService, init: ClientOutboxOptions
   const { storage, confirm = 'store', ...limits } = init
   if (confirm !== 'store' && confirm !== 'relay') throw new LightPushError('INVALID_OPTIONS', `outbox.confirm must be 'store' or 'relay', not ${String(confirm)}.`)
   const store = storage ?? (typeof indexedDB !== 'undefined' ? indexedDbOutbox() : memoryOutbox())
+  // A push from the outbox ends before its stamp is too old for store nodes and RLN validators (20 s): a message
+  // still waiting then is pushed again later with a new stamp (and proof), instead of being sent stale and refused.
+  const pushTimeoutMs = Math.min(limits.restampAfterMs ?? OUTBOX_RESTAMP_MS, service.pushTimeoutMs)
   const outbox = createOutbox({
     ...limits,
     ...(maxMessageSize !== undefined && limits.maxMessageSize === undefined ? { maxMessageSize } : {}),
@@ -296,7 +304,7 @@ async function startOutbox (service: LightPushService, init: ClientOutboxOptions
     until: confirm === 'store' ? 'confirmed' : 'propagated',
     deliver: async (entry, signal) => {
       try {
-        const r = await service.push(entry, { pubsubTopic: entry.pubsubTopic, signal, confirm })
+        const r = await service.push(entry, { pubsubTopic: entry.pubsubTopic, signal, confirm, timeoutMs: Math.max(1, pushTimeoutMs) })
         return { state: r.state, messageHash: r.messageHash, ...(r.confirmedBy != null ? { by: r.confirmedBy } : { by: [r.peer] }) }
       } catch (err) {
         // Taken but not confirmed in time: propagated, asked again later (the store may just be slow).
@@ -306,7 +314,8 @@ async function startOutbox (service: LightPushService, init: ClientOutboxOptions
         throw err
       }
     },
-    ...(confirm === 'store' ? { alreadyConfirmed: async (hashes, signal) => await service.stored(hashes, signal) } : {})
+    // Bounded: offline, "cannot tell" (a throw) keeps the message waiting rather than re-stamping it blind.
+    ...(confirm === 'store' ? { alreadyConfirmed: async (hashes, signal) => await service.stored(hashes, AbortSignal.any([signal, AbortSignal.timeout(STORED_TIMEOUT_MS)])) } : {})
   })
   await outbox.start()
   return outbox

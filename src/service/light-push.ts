@@ -194,6 +194,9 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
         prepared = finishMessage(checked, topic, size)
         proof = { state: 'app' }
       } else if (rln != null) {
+        // A proof spends a message id of the epoch and fixes the timestamp: made once a peer can take the message,
+        // not while offline (an outbox retrying offline would spend an id on every re-stamp).
+        await this.untilServicePeer(topic.shard, sender, policy.timeoutMs, options.signal)
         const proved = prepared = await this.withProof(rln, checked, stamped, topic, size, sender, policy.timeoutMs, startedAt, options.signal)
         proof = {
           state: 'ours',
@@ -224,6 +227,24 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     }
   }
 
+  /** Resolves once a service peer may serve `shard`; NO_PEERS at the deadline, ABORTED, STOPPED. */
+  private async untilServicePeer (shard: Shard, sender: SenderComponents, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.servicePeers.usable(shard).length > 0) return
+    const wait = linkedSignal([signal, sender.stopped], timeoutMs)
+    try {
+      while (this.servicePeers.usable(shard).length === 0) await this.servicePeers.nextChange(wait.signal)
+    } catch (err) {
+      if (sender.stopped?.aborted === true) throw new LightPushError('STOPPED', 'The light push service stopped during the push.', { cause: err })
+      if (signal?.aborted === true) throw new LightPushError('ABORTED', 'The push was aborted.', { cause: signal.reason })
+      throw new LightPushError('NO_PEERS', `No service peer for light push was available within ${timeoutMs} ms (no RLN proof was made).`, {
+        cause: err,
+        metaMessages: this.discoveryNotes(shard)
+      })
+    } finally {
+      wait.dispose()
+    }
+  }
+
   /**
    * The message with the SDK's RLN proof, encoded. A message the SDK stamped waits for a message id of the epoch
    * first (within the deadline) and is stamped again after the wait: the proof covers the timestamp.
@@ -246,6 +267,11 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     } finally {
       wait.dispose()
     }
+  }
+
+  /** The client-wide push deadline (`push.timeoutMs`, default 30 s). */
+  get pushTimeoutMs (): number {
+    return this.policy.timeoutMs
   }
 
   /**
