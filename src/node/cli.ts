@@ -226,7 +226,8 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
     if (port == null || port > 65535) return usage('demo', '--port takes a port number (0 for any).')
     let net: Devnet
     try {
-      net = await createDevnet({ relays: 4, services: [{ relayPeers: 4 }, { relayPeers: 2 }, { relayPeers: 0 }], ...(values.rln === true ? { rln: true } : {}) })
+      // The relays keep what they relay (Store v3): the demo's pushes are confirmed there, not at the pushing node.
+      net = await createDevnet({ relays: 4, store: true, services: [{ relayPeers: 4 }, { relayPeers: 2 }, { relayPeers: 0 }], ...(values.rln === true ? { rln: true } : {}) })
     } catch (err) {
       return rlnFailure(err)
     }
@@ -236,7 +237,7 @@ const COMMANDS: Record<string, (values: Args) => Promise<number>> = {
       ? undefined
       : createRlnProver({ engine: net.rln.engine, credential: net.rln.nextMember(), membership: net.rln.membership, storage: memoryMessageIds(), network: net.rln.network })
     if (prover != null) console.log('RLN: every node enforces it; each push below carries a proof made here (a few seconds each)')
-    const client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true, ...(prover != null ? { rln: prover } : {}) })
+    const client = await createLightPushClient({ discovery: { bootstrap: net.bootstrap }, allowInsecureLocal: true, push: { confirm: 'store' }, outbox: false, ...(prover != null ? { rln: prover } : {}) })
     try {
       await client.waitForServicePeers({ count: net.services.length, signal: AbortSignal.timeout(10_000) })
       for (const [i, text] of ['hello', 'from', 'light push v3', 'on a local network'].entries()) {
@@ -330,7 +331,8 @@ async function serveExamples (net: Devnet, host: string, port: number): Promise<
 
 function describe (n: number, text: string, r: PushResult): string {
   const trail = r.attempts.map((a) => `${a.peer.slice(-6)}:${a.status ?? a.error}${a.relayPeerCount != null ? `/${a.relayPeerCount}` : ''}`).join(' -> ')
-  return `push ${n} "${text}": delivered to ${r.relayPeerCount} relay peers via ...${r.peer.slice(-6)} in ${r.attempts.length} attempt(s) [${trail}] hash ${r.messageHash.slice(0, 18)}...`
+  const confirmed = r.state === 'confirmed' ? `, confirmed by store node(s) ${(r.confirmedBy ?? []).map((p) => `...${p.slice(-6)}`).join(', ')}` : ''
+  return `push ${n} "${text}": delivered to ${r.relayPeerCount} relay peers via ...${r.peer.slice(-6)} in ${r.attempts.length} attempt(s) [${trail}]${confirmed} hash ${r.messageHash.slice(0, 18)}...`
 }
 
 function listening (net: Devnet): object {
