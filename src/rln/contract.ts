@@ -1,15 +1,15 @@
 /**
- * The Waku Network's membership: the RLN contract's view calls over Ethereum JSON-RPC (`eth_call`), as the
- * reference node reads them (`logos_delivery/waku/rln/group_manager/on_chain/group_manager.nim`):
- * - `getMerkleProof(uint40 index)` returns `uint256[20]`, the siblings from the leaf up, each big-endian: they
- *   are reversed into zerokit's little-endian field elements;
- * - `root()` returns the current root (`uint256`), read here at the same block as the path;
+ * The Waku Network's membership: the RLN contract's view calls, read with viem (an optional peer dependency,
+ * `npm install viem`, loaded by a dynamic import on the first read), as the reference node reads them
+ * (`logos_delivery/waku/rln/group_manager/on_chain/group_manager.nim`):
+ * - `getMerkleProof(uint40 index)` returns `uint256[20]`, the siblings from the leaf up;
+ * - `root()` returns the current root (`uint256`), read at the same block as the path;
  * - `getRecentRoots()` returns the contract's root cache, newest first, zero-padded (5 roots).
+ * Each `uint256` becomes zerokit's field element: 32 bytes, little-endian ({@link uint256ToField}).
  * No wallet and no signing: reads only.
  */
-import { keccak_256 } from '@noble/hashes/sha3.js'
 import { LightPushError } from '../errors.js'
-import { bytesToHex, hexToBytes } from './field.js'
+import { frToBytes } from './field.js'
 import { RLN_TREE_DEPTH, THE_WAKU_NETWORK_RLN } from './presets.js'
 import type { MembershipSource, MerkleProof } from './membership.js'
 
@@ -20,13 +20,8 @@ export interface ContractMembershipInit {
   address?: string
   /** Per request. Default 10 s. */
   timeoutMs?: number
-  /** Default `globalThis.fetch`. */
+  /** Default `globalThis.fetch` (given to viem's http transport as its `fetchFn`). */
   fetch?: typeof globalThis.fetch
-}
-
-/** The first 4 bytes of keccak256 of the function's signature, hex. */
-export function selector (signature: string): string {
-  return bytesToHex(keccak_256(new TextEncoder().encode(signature)).subarray(0, 4))
 }
 
 /** A membership source whose answers always come later (over the network). */
@@ -35,6 +30,44 @@ export interface ContractMembership extends MembershipSource {
   roots(options?: { signal?: AbortSignal }): Promise<Uint8Array[]>
 }
 
+type ContractReads = typeof import('./contract-viem.js')
+let readsPromise: Promise<ContractReads> | undefined
+
+/** The viem side (`contract-viem.ts`), imported once; MISSING_DEPENDENCY when viem is not installed. */
+async function loadReads (): Promise<ContractReads> {
+  readsPromise ??= (async () => {
+    try {
+      return await import('./contract-viem.js')
+    } catch (err) {
+      readsPromise = undefined
+      throw new LightPushError('MISSING_DEPENDENCY', 'contractMembership needs the package viem, which is not installed.', {
+        cause: err,
+        metaMessages: ['Install it next to waku-lightpush: npm install viem']
+      })
+    }
+  })()
+  return await readsPromise
+}
+
+/**
+ * A `uint256` as zerokit's field element: 32 bytes, little-endian (an ABI word is the same number big-endian).
+ * Throws MALFORMED_RESPONSE for anything that is not a `uint256`.
+ */
+export function uint256ToField (value: unknown, what = 'value'): Uint8Array {
+  if (typeof value !== 'bigint' || value < 0n || value >= 1n << 256n) {
+    throw new LightPushError('MALFORMED_RESPONSE', `The contract's ${what} is not a uint256.`)
+  }
+  return frToBytes(value)
+}
+
+/**
+ * Reads the membership from the RLN contract over JSON-RPC (`rpcUrls`, tried in order: viem's fallback of
+ * http transports). Needs the optional peer dependency `viem`.
+ *
+ * Throws LightPushError `INVALID_OPTIONS` (here: no http(s) rpcUrls, not an address); its reads reject with
+ * `MISSING_DEPENDENCY` (viem is not installed), `ABORTED`, `STREAM_ERROR` (no endpoint answered, or the contract
+ * reverted; `metaMessages` say what each endpoint did), `MALFORMED_RESPONSE` (an answer of the wrong shape).
+ */
 export function contractMembership (init: ContractMembershipInit): ContractMembership {
   const urls = [...(init.rpcUrls ?? [])]
   if (urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^https?:\/\//.test(u))) {
@@ -42,90 +75,37 @@ export function contractMembership (init: ContractMembershipInit): ContractMembe
   }
   const address = init.address ?? THE_WAKU_NETWORK_RLN.contract?.address
   if (address == null || !/^0x[0-9a-fA-F]{40}$/.test(address)) throw new LightPushError('INVALID_OPTIONS', `Not a contract address: ${String(address)}.`)
-  const doFetch = init.fetch ?? globalThis.fetch.bind(globalThis)
-  const timeoutMs = init.timeoutMs ?? 10_000
-  let id = 0
-
-  /** One JSON-RPC request or batch against the first endpoint that answers. */
-  const rpc = async (calls: Array<{ method: string, params: unknown[] }>, signal?: AbortSignal): Promise<unknown[]> => {
-    const body = calls.map((c) => ({ jsonrpc: '2.0', id: ++id, method: c.method, params: c.params }))
-    const errors: string[] = []
-    for (const url of urls) {
-      try {
-        const timeout = AbortSignal.timeout(timeoutMs)
-        const res = await doFetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body.length === 1 ? body[0] : body),
-          signal: signal == null ? timeout : AbortSignal.any([signal, timeout])
-        })
-        if (!res.ok) throw new Error(`HTTP ${res.status}`)
-        const json = await res.json() as unknown
-        const answers = (Array.isArray(json) ? json : [json]) as Array<{ id?: number, result?: unknown, error?: { message?: string } }>
-        return body.map((b) => {
-          const a = answers.find((x) => x.id === b.id)
-          if (a == null) throw new Error(`no answer to ${b.method}`)
-          if (a.error != null) throw new Error(`${b.method}: ${a.error.message ?? 'error'}`)
-          return a.result
-        })
-      } catch (err) {
-        if (signal?.aborted === true) throw new LightPushError('ABORTED', 'Reading the RLN membership contract was aborted.', { cause: err })
-        errors.push(`${url}: ${(err as Error).message}`)
-      }
-    }
-    throw new LightPushError('STREAM_ERROR', 'No JSON-RPC endpoint answered for the RLN membership contract.', { metaMessages: errors })
+  // Lowercase: the address is checked above, and viem would refuse a mixed-case one whose EIP-55 checksum is off.
+  const to = address.toLowerCase() as `0x${string}`
+  const conf = { urls, address: to, timeoutMs: init.timeoutMs ?? 10_000, fetch: init.fetch }
+  const reads = async (signal: AbortSignal | undefined): Promise<ContractReads> => {
+    const aborted = (): LightPushError => new LightPushError('ABORTED', 'Reading the RLN membership contract was aborted.', { cause: signal?.reason })
+    const isAborted = (): boolean => signal?.aborted === true
+    if (isAborted()) throw aborted()
+    const r = await loadReads()
+    if (isAborted()) throw aborted()
+    return r
   }
-  const call = (data: string, block: string): { method: string, params: unknown[] } =>
-    ({ method: 'eth_call', params: [{ to: address, data: `0x${data}` }, block] })
 
   return {
     async merkleProof (index, options = {}) {
       if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** RLN_TREE_DEPTH) throw new RangeError(`a membership index is 0..${2 ** RLN_TREE_DEPTH - 1}`)
-      const [block] = await rpc([{ method: 'eth_blockNumber', params: [] }], options.signal)
-      if (typeof block !== 'string') throw new LightPushError('MALFORMED_RESPONSE', 'eth_blockNumber did not answer a block number.')
-      const [pathHex, rootHex] = await rpc([
-        call(selector('getMerkleProof(uint40)') + index.toString(16).padStart(64, '0'), block),
-        call(selector('root()'), block)
-      ], options.signal)
-      const path = words(pathHex, 'getMerkleProof')
-      const root = words(rootHex, 'root')
-      if (path.length !== RLN_TREE_DEPTH || root.length !== 1) {
+      const { path, root } = await (await reads(options.signal)).readProof(conf, index, options.signal)
+      if (path.length !== RLN_TREE_DEPTH) {
         throw new LightPushError('MALFORMED_RESPONSE', `The contract's getMerkleProof gave ${path.length} words (${RLN_TREE_DEPTH} expected).`)
       }
       const proof: MerkleProof = {
         index,
-        root: root[0] as Uint8Array,
-        pathElements: path,
+        root: uint256ToField(root, 'root'),
+        pathElements: path.map((v) => uint256ToField(v, 'getMerkleProof')),
         pathIndices: Array.from({ length: RLN_TREE_DEPTH }, (_, h) => Math.floor(index / 2 ** h) % 2)
       }
       return proof
     },
     async roots (options = {}) {
-      const [hex] = await rpc([call(selector('getRecentRoots()'), 'latest')], options.signal)
-      let w = words(hex, 'getRecentRoots')
-      // A dynamic array (offset, length, items) rather than the static uint256[5]: take its items.
-      const [first, second] = w
-      if (w.length > 2 && first !== undefined && second !== undefined && littleToNumber(first) === 32 && littleToNumber(second) === w.length - 2) w = w.slice(2)
-      return w.filter((r) => r.some((b) => b !== 0)).reverse()
+      const values = await (await reads(options.signal)).readRecentRoots(conf, options.signal)
+      // Newest first and zero-padded on chain; oldest first here, without the zeros.
+      return values.filter((v) => v !== 0n).map((v) => uint256ToField(v, 'getRecentRoots')).reverse()
     }
   }
-}
-
-/** 32-byte ABI words (big-endian) as little-endian field elements. */
-function words (hex: unknown, what: string): Uint8Array[] {
-  if (typeof hex !== 'string') throw new LightPushError('MALFORMED_RESPONSE', `The contract's ${what} did not answer hex.`)
-  let bytes: Uint8Array
-  try {
-    bytes = hexToBytes(hex)
-  } catch (err) {
-    throw new LightPushError('MALFORMED_RESPONSE', `The contract's ${what} did not answer hex.`, { cause: err })
-  }
-  if (bytes.length % 32 !== 0) throw new LightPushError('MALFORMED_RESPONSE', `The contract's ${what} answered ${bytes.length} bytes, not whole words.`)
-  return Array.from({ length: bytes.length / 32 }, (_, i) => bytes.slice(i * 32, (i + 1) * 32).reverse())
-}
-
-function littleToNumber (le: Uint8Array): number {
-  let v = 0
-  for (let i = 7; i >= 0; i--) v = v * 256 + (le[i] as number)
-  return le.subarray(8).some((b) => b !== 0) ? -1 : v
 }
