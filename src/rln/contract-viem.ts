@@ -8,7 +8,7 @@
 import {
   BaseError, ContractFunctionRevertedError, HttpRequestError, RpcError, RpcRequestError, TimeoutError,
   createClient, decodeAbiParameters, encodeFunctionData, fallback, hexToBigInt, http, parseAbi, size, slice,
-  type Client, type FallbackTransport, type Hex
+  type Client, type FallbackTransport
 } from 'viem'
 import { call, getBlockNumber, readContract } from 'viem/actions'
 import { LightPushError } from '../errors.js'
@@ -22,7 +22,7 @@ const ABI = parseAbi([
 
 export interface ContractReadConfig {
   urls: readonly string[]
-  address: Hex
+  address: `0x${string}`
   timeoutMs: number
   fetch?: typeof globalThis.fetch | undefined
 }

@@ -14,7 +14,6 @@
 import { LightPushError } from '../errors.js'
 import { concatBytes, FR_BYTES, frToBytes, u64le } from './field.js'
 import { createWitnessCalculator, type WitnessCalculator } from './witness-calculator.js'
-import type * as ZerokitModule from '@waku/zerokit-rln-wasm'
 
 /** Bytes, or where to get them: an http(s) URL (fetched), or in Node a file path or `file:` URL (read). */
 export type ResourceSource = Uint8Array | ArrayBuffer | URL | string
@@ -114,7 +113,20 @@ export interface ZerokitEngine {
   dispose?(): void
 }
 
-export type Zerokit = typeof ZerokitModule
+/**
+ * The part of `@waku/zerokit-rln-wasm` (0.2.x) used here, written out rather than imported: the shipped types
+ * must not name an optional peer dependency (a strict type-check of an app without it failed on the import).
+ */
+export interface Zerokit {
+  default(init?: { module_or_path: Uint8Array | ArrayBuffer | URL | string | Response | Promise<Response> }): Promise<unknown>
+  newRLN(zkey: Uint8Array): number
+  generateRLNProofWithWitness(ctx: number, calculatedWitness: bigint[], serializedWitness: Uint8Array): Uint8Array
+  generateExtendedMembershipKey(ctx: number): Uint8Array
+  generateSeededExtendedMembershipKey(ctx: number, seed: Uint8Array): Uint8Array
+  verifyWithRoots(ctx: number, proof: Uint8Array, roots: Uint8Array): boolean
+  hash(input: Uint8Array): Uint8Array
+  poseidonHash(input: Uint8Array): Uint8Array
+}
 
 let modulePromise: Promise<Zerokit> | undefined
 

@@ -87,6 +87,22 @@ describe('what the built package imports', () => {
   })
 })
 
+describe('the optional peers of RLN', () => {
+  it('@waku/zerokit-rln-wasm and viem are loaded by the .js alone: no shipped .d.ts names them (a strict type-check of an app without them failed)', () => {
+    const dts: string[] = []
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name)
+        if (entry.isDirectory()) walk(path)
+        else if (entry.name.endsWith('.d.ts') && /['"](@waku\/zerokit-rln-wasm|viem)(\/[^'"]*)?['"]/.test(readFileSync(path, 'utf8'))) dts.push(relative(ROOT, path))
+      }
+    }
+    walk(built('dist'))
+    expect(dts).toEqual([])
+    for (const name of ['@waku/zerokit-rln-wasm', 'viem']) expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true })
+  })
+})
+
 describe('the CDN build', () => {
   it('the IIFE defines only the global WakuLightPush, with the same API as the package', async () => {
     const code = readFileSync(built('dist/cdn/waku-lightpush.iife.js'), 'utf8')
