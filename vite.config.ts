@@ -39,7 +39,8 @@ export default defineConfig(({ mode }) => {
       chunkSizeWarningLimit: 1024,
       // Vite keeps whitespace and /*#__PURE__*/ notes in ES library output (meant for an app's own bundler); this
       // file is the end product, so minify it completely, like the IIFE. Licence comments stay.
-      rolldownOptions: { output: { minify: true, comments: { legal: true, annotation: false, jsdoc: false } } },
+      // One file each: the lazily loaded parts (the outbox, the Store client) are inlined, as a script tag needs.
+      rolldownOptions: { output: { minify: true, codeSplitting: false, comments: { legal: true, annotation: false, jsdoc: false } } },
       lib: {
         entry: webrtc ? join(ROOT, 'src/webrtc-transports.ts') : SRC_ENTRY,
         name: webrtc ? CDN_WEBRTC_GLOBAL : CDN_GLOBAL,
