@@ -71,7 +71,8 @@ export async function confirmedPush (c: ConfirmComponents, hash: Hex, policy: Pu
   } catch (err) {
     if (c.stopped?.aborted === true) throw new LightPushError('STOPPED', 'The light push service stopped during the push.', { cause: err, attempts })
     if (callerSignal?.aborted === true) throw new LightPushError('ABORTED', 'The push was aborted.', { cause: callerSignal.reason, attempts })
-    if (whole.signal.aborted) throw unconfirmed(propagatedBy, asked, attempts, err)
+    // The deadline after a propagation: it is the confirmation that failed. Before one, the push's own error says why.
+    if (whole.signal.aborted && propagatedBy.length > 0) throw unconfirmed(propagatedBy, asked, attempts, err)
     throw err
   } finally {
     whole.dispose()
