@@ -166,10 +166,14 @@ export async function createServiceNode (options: ServiceNodeOptions = {}): Prom
     sharding: options.sharding ?? THE_WAKU_NETWORK,
     ...(options.shards != null ? { shards: options.shards } : {})
   }
-  const server = options.lightPushV2 === 'only' ? new LightPushV2Server(components, init) : new LightPushServer(components, init)
-  const serverV2 = options.lightPushV2 === true ? new LightPushV2Server(components, init) : server instanceof LightPushV2Server ? server : undefined
-  const peerExchange = new PeerExchangeServer(node.libp2p)
+  let server: LightPushServer
+  let serverV2: LightPushV2Server | undefined
+  let peerExchange: PeerExchangeServer
   try {
+    // The servers check their options as they are made: a bad one must not leave the relay node running.
+    server = options.lightPushV2 === 'only' ? new LightPushV2Server(components, init) : new LightPushServer(components, init)
+    serverV2 = options.lightPushV2 === true ? new LightPushV2Server(components, init) : server instanceof LightPushV2Server ? server : undefined
+    peerExchange = new PeerExchangeServer(node.libp2p)
     await server.start()
     if (serverV2 !== server) await serverV2?.start()
     await peerExchange.start()
