@@ -197,7 +197,9 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
         // A proof spends a message id of the epoch and fixes the timestamp: made once a peer can take the message,
         // not while offline (an outbox retrying offline would spend an id on every re-stamp).
         await this.untilServicePeer(topic.shard, sender, policy.timeoutMs, options.signal)
-        const proved = prepared = await this.withProof(rln, checked, stamped, topic, size, sender, policy.timeoutMs, startedAt, options.signal)
+        // One deadline for the whole push: what the wait for a peer took is gone from the proof's time.
+        const left = Math.max(1, policy.timeoutMs - (Date.now() - startedAt))
+        const proved = prepared = await this.withProof(rln, checked, stamped, topic, size, sender, left, Date.now(), options.signal)
         proof = {
           state: 'ours',
           remake: async (signal) => {
