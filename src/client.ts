@@ -13,13 +13,14 @@ import { peerCache, type PeerCache, type PeerCacheInit } from './discovery/cache
 import { dnsDiscovery, type DnsDiscovery } from './discovery/dns.js'
 import { peerExchange, type PeerExchangeDiscovery, type PeerExchangeInit } from './discovery/peer-exchange.js'
 import { webCryptoIdentity } from './peers/identity.js'
-import { LightPushError } from './errors.js'
+import { LightPushError, isLightPushError } from './errors.js'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { pubsubTopicFor } from './message/sharding.js'
 import type { Outbox, OutboxEntry, OutboxInit, OutboxStorage, OutboxAddOptions } from './outbox/index.js'
 import type { LightPushService } from './service/light-push.js'
 import type { MessageInput } from './message/create.js'
+import type { Hex } from './message/hash.js'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 
 /** Where the client finds its peers. Every source runs at once; the first light push peer to appear is used. */
@@ -279,8 +280,6 @@ export async function createLightPushClient (options: LightPushClientOptions = {
   }
 }
 
-/** The outbox's default re-stamp age (OUTBOX_DEFAULTS.restampAfterMs, not imported: the outbox loads lazily). */
-const OUTBOX_RESTAMP_MS = 15_000
 /** How long the outbox's "did it go out already?" waits for a store node. */
 const STORED_TIMEOUT_MS = 5000
 
@@ -289,13 +288,13 @@ const STORED_TIMEOUT_MS = 5000
  * of apps that turn it off), started so that what an earlier run left behind goes out.
  */
 async function startOutbox (service: LightPushService, init: ClientOutboxOptions, sharding: ShardingOptions, maxMessageSize: number | undefined): Promise<Outbox> {
-  const { createOutbox, indexedDbOutbox, memoryOutbox } = await import('./outbox/index.js')
+  const { createOutbox, indexedDbOutbox, memoryOutbox, OUTBOX_DEFAULTS } = await import('./outbox/index.js')
   const { storage, confirm = 'store', ...limits } = init
   if (confirm !== 'store' && confirm !== 'relay') throw new LightPushError('INVALID_OPTIONS', `outbox.confirm must be 'store' or 'relay', not ${String(confirm)}.`)
   const store = storage ?? (typeof indexedDB !== 'undefined' ? indexedDbOutbox() : memoryOutbox())
   // A push from the outbox ends before its stamp is too old for store nodes and RLN validators (20 s): a message
   // still waiting then is pushed again later with a new stamp (and proof), instead of being sent stale and refused.
-  const pushTimeoutMs = Math.min(limits.restampAfterMs ?? OUTBOX_RESTAMP_MS, service.pushTimeoutMs)
+  const pushTimeoutMs = Math.min(limits.restampAfterMs ?? OUTBOX_DEFAULTS.restampAfterMs, service.pushTimeoutMs)
   const outbox = createOutbox({
     ...limits,
     ...(maxMessageSize !== undefined && limits.maxMessageSize === undefined ? { maxMessageSize } : {}),
@@ -307,10 +306,9 @@ async function startOutbox (service: LightPushService, init: ClientOutboxOptions
         const r = await service.push(entry, { pubsubTopic: entry.pubsubTopic, signal, confirm, timeoutMs: Math.max(1, pushTimeoutMs) })
         return { state: r.state, messageHash: r.messageHash, ...(r.confirmedBy != null ? { by: r.confirmedBy } : { by: [r.peer] }) }
       } catch (err) {
-        // Taken but not confirmed in time: propagated, asked again later (the store may just be slow).
-        if (err instanceof LightPushError && err.code === 'UNCONFIRMED' && (err.attempts ?? []).some((a) => a.verdict === 'delivered')) {
-          return { state: 'propagated', messageHash: entry.hashes.at(-1) as NonNullable<ReturnType<typeof entry.hashes.at>> }
-        }
+        // Taken (a push is UNCONFIRMED only after a service node took it) but not confirmed in time: propagated,
+        // asked again later (the store may just be slow).
+        if (isLightPushError(err, 'UNCONFIRMED')) return { state: 'propagated', messageHash: entry.hashes[entry.hashes.length - 1] as Hex }
         throw err
       }
     },

@@ -243,3 +243,8 @@ function concat (parts: Uint8Array[]): Uint8Array {
 export function servesLightPush (enr: Enr, clusterId?: number, shards?: readonly number[]): boolean {
   return enr.waku2?.lightPush === true && (clusterId === undefined || mayServe(enr.shards, clusterId, shards))
 }
+
+/** The same rule for a store node (the `waku2` store bit), as delivery confirmation looks for one. */
+export function servesStore (enr: Enr, clusterId?: number): boolean {
+  return enr.waku2?.store === true && (clusterId === undefined || mayServe(enr.shards, clusterId))
+}

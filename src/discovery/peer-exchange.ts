@@ -5,7 +5,7 @@ import { waku } from '../proto/peer_exchange.js'
 import { fromInt64, toInt64 } from '../proto/int64.js'
 import { exchange } from '../protocol/exchange.js'
 import { componentLogger } from '../utils/logger.js'
-import { decodeEnr, enrDialAddresses, servesLightPush, type Enr } from './enr.js'
+import { decodeEnr, enrDialAddresses, servesLightPush, servesStore, type Enr } from './enr.js'
 import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -131,7 +131,7 @@ class PeerExchangeModule extends TypedEventEmitter<PeerDiscoveryEvents> implemen
         const offered = enrs.filter((enr) => servesLightPush(enr, this.init.clusterId))
         this.log('%p answered %d ENRs, %d light push peer(s) of cluster %s offered', peer, enrs.length, offered.length, this.init.clusterId ?? 'any')
         for (const enr of enrs) {
-          if (enr.waku2?.store !== true || (this.init.clusterId !== undefined && enr.shards != null && enr.shards.clusterId !== this.init.clusterId)) continue
+          if (!servesStore(enr, this.init.clusterId)) continue
           const key = enr.peerId.toString()
           this.stores.delete(key)
           this.stores.set(key, { id: enr.peerId, multiaddrs: enrDialAddresses(enr) })

@@ -1,7 +1,6 @@
-import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { open, stat } from 'node:fs/promises'
 import { LightPushError } from '../errors.js'
+import { writeAtomically } from '../utils/write-atomically.js'
 import { MAX_STORED_BYTES, type PeerCacheStorage } from '../discovery/storage.js'
 
 /**
@@ -17,18 +16,7 @@ export function fileCache (path: string): PeerCacheStorage {
   }
   return {
     load: async () => await readBounded(path),
-    save: async (data) => {
-      await mkdir(dirname(path), { recursive: true })
-      // Unique per write: two processes (or two caches) saving at once each rename a whole file.
-      const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-      try {
-        await writeFile(tmp, data, 'utf8')
-        await rename(tmp, path)
-      } catch (err) {
-        await rm(tmp, { force: true })
-        throw err
-      }
-    }
+    save: async (data) => { await writeAtomically(path, data) }
   }
 }
 

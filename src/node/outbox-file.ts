@@ -1,7 +1,7 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { LightPushError } from '../errors.js'
+import { writeAtomically } from '../utils/write-atomically.js'
 import { OUTBOX_ID, recordFromJson, recordToJson } from '../outbox/record.js'
 import type { OutboxRecord, OutboxStorage } from '../outbox/index.js'
 
@@ -30,22 +30,7 @@ export function fileOutbox (dir: string): OutboxStorage {
   return {
     load: async () => await loadDir(dir),
     put: async (record) => {
-      const path = fileOf(record.id)
-      await mkdir(dir, { recursive: true })
-      const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-      try {
-        const handle = await open(tmp, 'w')
-        try {
-          await handle.writeFile(JSON.stringify(recordToJson(record)), 'utf8')
-          await handle.sync()
-        } finally {
-          await handle.close()
-        }
-        await rename(tmp, path)
-      } catch (err) {
-        await rm(tmp, { force: true })
-        throw err
-      }
+      await writeAtomically(fileOf(record.id), JSON.stringify(recordToJson(record)), { durable: true })
     },
     delete: async (id) => {
       await rm(fileOf(id), { force: true })

@@ -46,10 +46,9 @@ export interface SenderComponents {
  * A push's RLN proof, when it has one: where it came from, and (for the SDK's own) how to make it again after
  * a refusal that suggests a stale Merkle root: the same message with a proof on a fresh path, encoded.
  */
-export interface PushProof {
-  state: Exclude<ProofState, 'refreshed'>
-  remake?: (signal: AbortSignal) => Promise<PreparedMessage>
-}
+export type PushProof =
+  | { state: 'app' }
+  | { state: 'ours', remake: (signal: AbortSignal) => Promise<PreparedMessage> }
 
 /** One attempt's request, before a protocol encodes it. */
 export interface OutgoingRequest {
@@ -93,7 +92,7 @@ interface Running { peer: string, cancel: LinkedSignal, attempt?: Promise<Ran | 
 export async function sendPush (c: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, callerSignal?: AbortSignal, extra: PushExtras = {}): Promise<PushResult> {
   const { pubsubTopic, hash: messageHash } = prepared
   const { proof, avoid } = extra
-  let proofState: ProofState = proof?.remake == null && proof?.state === 'ours' ? 'app' : proof?.state ?? 'none'
+  let proofState: ProofState = proof?.state ?? 'none'
   const log = c.log ?? SILENT
   // The push in the log: the start of its hash.
   const tag = messageHash.slice(0, 10)
@@ -254,10 +253,11 @@ export async function sendPush (c: SenderComponents, prepared: PreparedMessage, 
           break
         }
         case 'refresh-proof': {
-          // Only `ours` leads here, and `ours` always comes with `remake`; once remade, never again.
+          // Only the SDK's own proof leads here (decide's rule 5), and only once: it is 'refreshed' after.
+          if (proof?.state !== 'ours') throw new Error('sendPush: refresh-proof without a proof of our own')
           proofState = 'refreshed'
           log('%s: refused for its RLN proof (%s); fetching the Merkle path again and remaking the proof', tag, reason)
-          prepared = await (proof?.remake as NonNullable<PushProof['remake']>)(signal)
+          prepared = await proof.remake(signal)
           next = nextMove()
           break
         }

@@ -2,10 +2,10 @@
  * Node only: the RLN message-id state in a file. Not exported by `waku-lightpush/rln` (browsers have no file
  * system); `waku-lightpush/node` is its place.
  */
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { LightPushError } from '../errors.js'
+import { writeAtomically } from '../utils/write-atomically.js'
 import type { MessageIdStorage } from './message-ids.js'
 
 /**
@@ -52,22 +52,6 @@ export function fileMessageIds (path: string): MessageIdStorage {
         await rm(lockPath, { force: true })
       }
     },
-    save: async (data) => {
-      await mkdir(dirname(path), { recursive: true })
-      const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-      try {
-        const file = await open(tmp, 'w', 0o600)
-        try {
-          await file.writeFile(data, 'utf8')
-          await file.sync()
-        } finally {
-          await file.close()
-        }
-        await rename(tmp, path)
-      } catch (err) {
-        await rm(tmp, { force: true })
-        throw err
-      }
-    }
+    save: async (data) => { await writeAtomically(path, data, { durable: true, mode: 0o600 }) }
   }
 }

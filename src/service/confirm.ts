@@ -113,9 +113,9 @@ async function waitForHash (c: ConfirmComponents, hash: Hex, not: ReadonlySet<st
   }
 }
 
+/** Only after a propagation: before one, the push's own error says why. */
 function unconfirmed (propagatedBy: string[], asked: Set<string>, attempts: Attempt[], cause: unknown): LightPushError {
-  const took = propagatedBy.length > 0 ? `${[...new Set(propagatedBy)].join(', ')} took it (their word)` : 'no service node took it'
-  return new LightPushError('UNCONFIRMED', `No store node confirmed the message in time: ${took}.`, {
+  return new LightPushError('UNCONFIRMED', `No store node confirmed the message in time: ${[...new Set(propagatedBy)].join(', ')} took it (their word).`, {
     cause,
     attempts,
     metaMessages: [

@@ -199,12 +199,12 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
         await this.untilServicePeer(topic.shard, sender, policy.timeoutMs, options.signal)
         // One deadline for the whole push: what the wait for a peer took is gone from the proof's time.
         const left = Math.max(1, policy.timeoutMs - (Date.now() - startedAt))
-        const proved = prepared = await this.withProof(rln, checked, stamped, topic, size, sender, left, Date.now(), options.signal)
+        const proved = prepared = await this.withProof(rln, checked, stamped, topic, size, sender, left, options.signal)
         proof = {
           state: 'ours',
           remake: async (signal) => {
             await rln.refresh(signal)
-            return await this.withProof(rln, proved.message, false, topic, size, sender, undefined, startedAt, signal)
+            return await this.withProof(rln, proved.message, false, topic, size, sender, undefined, signal)
           }
         }
         // The proof's time counts against the push's deadline.
@@ -252,12 +252,13 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
    * first (within the deadline) and is stamped again after the wait: the proof covers the timestamp.
    */
   private async withProof (rln: RateLimitProver, message: PreparedMessage['message'], stamped: boolean, topic: { pubsubTopic: string, shard: Shard },
-    size: { maxMessageSize?: number }, sender: SenderComponents, timeoutMs: number | undefined, startedAt: number, signal?: AbortSignal): Promise<PreparedMessage> {
+    size: { maxMessageSize?: number }, sender: SenderComponents, timeoutMs: number | undefined, signal?: AbortSignal): Promise<PreparedMessage> {
+    const deadline = timeoutMs !== undefined ? { deadline: Date.now() + timeoutMs } : {}
     const wait = linkedSignal([signal, sender.stopped], timeoutMs)
     try {
       const { rateLimitProof: _, ...bare } = message
       if (stamped) {
-        await rln.waitForCapacity({ signal: wait.signal, ...(timeoutMs !== undefined ? { deadline: startedAt + timeoutMs } : {}) })
+        await rln.waitForCapacity({ signal: wait.signal, ...deadline })
         bare.timestamp = BigInt(Date.now()) * 1_000_000n
       }
       const rateLimitProof = await rln.attach(bare, topic.pubsubTopic, wait.signal)
@@ -283,13 +284,11 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
    */
   async stored (hashes: Hex[], signal: AbortSignal): Promise<Hex | undefined> {
     this.running()
-    const { queryPresence } = await import('../store/query.js')
     let answered = 0
     let lastError: unknown
     for (const peer of (await this.storePeers.need(new Set(), signal)).slice(0, 2)) {
-      const connection = { newStream: async (protocols: string | string[], opts?: { signal?: AbortSignal }) => await this.components.connectionManager.openStream(peer, protocols, opts?.signal != null ? { signal: opts.signal } : {}) }
       try {
-        const { found } = await queryPresence(connection, hashes, { signal })
+        const found = await this.present(peer, hashes, signal)
         answered++
         if (found.length > 0) return found[0]
       } catch (err) {
@@ -302,16 +301,13 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
 
   /** `confirm: 'store'`: propagations until a store node other than the pushing nodes has the hash. */
   private async confirmed (sender: SenderComponents, prepared: PreparedMessage, policy: PushPolicy, signal: AbortSignal | undefined, extras: { proof?: PushProof }): Promise<PushResult> {
-    // Loaded on the first confirmed push: apps that never ask for it do not bundle the Store client.
-    const [{ confirmedPush }, { queryPresence }] = await Promise.all([import('./confirm.js'), import('../store/query.js')])
+    // Loaded on the first confirmed push: apps that never ask for it do not bundle it.
+    const { confirmedPush } = await import('./confirm.js')
     const result = await confirmedPush({
       storePeers: this.storePeers,
       ...(sender.stopped != null ? { stopped: sender.stopped } : {}),
       log: componentLogger(this.components.logger, 'waku-lightpush:confirm'),
-      present: async (peer, hashes, signal) => {
-        const connection = { newStream: async (protocols: string | string[], opts?: { signal?: AbortSignal }) => await this.components.connectionManager.openStream(peer, protocols, opts?.signal != null ? { signal: opts.signal } : {}) }
-        return (await queryPresence(connection, hashes, { signal })).found
-      },
+      present: async (peer, hashes, signal) => await this.present(peer, hashes, signal),
       propagate: async (avoid, timeoutMs) => await sendPush(sender, prepared, { ...policy, timeoutMs }, signal, { ...extras, avoid }),
       unconfirmed: (peer) => {
         sender.emit('peer:score', this.selector.record(peer, { verdict: 'failed', effect: { kind: 'unconfirmed' }, ms: 0, pubsubTopic: prepared.pubsubTopic }))
@@ -320,6 +316,23 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
     }, prepared.hash, policy, signal)
     this.announce('message:sent', result)
     return result
+  }
+
+  /** The hashes among `hashes` that store node `peer` holds (a presence query; the Store client loads on first use). */
+  private async present (peer: PeerId, hashes: Hex[], signal: AbortSignal): Promise<Hex[]> {
+    const { queryPresence } = await import('../store/query.js')
+    return (await queryPresence(this.streamsTo(peer), hashes, { signal })).found
+  }
+
+  /** Streams to a connected peer, as the protocol functions take a connection; `onOpenError` sees a refusal first. */
+  private streamsTo (peer: PeerId, onOpenError?: (err: unknown) => void): { newStream: Connection['newStream'] } {
+    return {
+      newStream: async (protocols, opts) => await this.components.connectionManager.openStream(peer, protocols, opts?.signal != null ? { signal: opts.signal } : {})
+        .catch((err: unknown) => {
+          onOpenError?.(err)
+          throw err
+        })
+    }
   }
 
   private announce (type: 'message:send-propagated' | 'message:sent', result: PushResult): void {
@@ -349,14 +362,10 @@ export class LightPushService extends TypedEventEmitter<LightPushEvents> impleme
   private async request (peer: string, request: OutgoingRequest, signal: AbortSignal): ReturnType<typeof sendLightPushRequest> {
     const id = this.servicePeers.get(peer)
     if (id == null) throw new LightPushError('STREAM_ERROR', `Peer ${peer} is no longer connected.`)
-    const connection = {
-      newStream: async (protocols: string | string[], opts?: { signal?: AbortSignal }) => await this.components.connectionManager.openStream(id, protocols, opts?.signal != null ? { signal: opts.signal } : {})
-        .catch((err: unknown) => {
-          // Said by the peer itself: it does not serve light push (a candidate can turn out so).
-          if (err instanceof Error && err.name === 'UnsupportedProtocolError') this.notLightPush(id)
-          throw err
-        })
-    }
+    const connection = this.streamsTo(id, (err) => {
+      // Said by the peer itself: it does not serve light push (a candidate can turn out so).
+      if (err instanceof Error && err.name === 'UnsupportedProtocolError') this.notLightPush(id)
+    })
     const options = { signal, maxResponseSize: MAX_RESPONSE_SIZE }
     try {
       return this.v2Only.has(peer)
