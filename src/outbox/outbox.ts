@@ -2,7 +2,7 @@ import { TypedEventEmitter, setMaxListeners } from 'main-event'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js'
 import { LightPushError, isLightPushError, type LightPushErrorCode } from '../errors.js'
-import { createMessage, encodeMessage, prepareMessage, DEFAULT_MAX_MESSAGE_SIZE, type MessageInput } from '../message/create.js'
+import { checkMessage, encodeMessage, finishMessage, resolveTopic, DEFAULT_MAX_MESSAGE_SIZE, type MessageInput } from '../message/create.js'
 import { messageHash, type Hex } from '../message/hash.js'
 import { pubsubTopicFor } from '../message/sharding.js'
 import type { WakuMessage } from '../message/types.js'
@@ -152,15 +152,13 @@ export class DurableOutbox extends TypedEventEmitter<OutboxEvents> implements Ou
     const run = this.running()
     await run.ready
     this.running()
-    // Read before createMessage stamps it: only a timestamp the app chose makes two adds differ.
-    let given: unknown
-    try { given = input?.timestamp } catch { /* createMessage says INVALID_MESSAGE */ }
-    const message = createMessage(input)
-    if (given === undefined) message.timestamp = nanos(this.now())
-    const pubsubTopic = options.pubsubTopic ?? this.topicOf(message.contentTopic)
+    // Only a timestamp the app chose makes two adds differ (`stamped`: the app gave none); ours is the outbox's clock.
+    const { message, stamped } = checkMessage(input)
+    if (stamped) message.timestamp = nanos(this.now())
     // The same checks and hash as a push: the topic, the encoded size. An RLN proof of the app's is kept.
-    const prepared = prepareMessage(message as MessageInput, { pubsubTopic, maxMessageSize: this.maxMessageSize })
-    const record = this.newRecord(prepared.message, prepared.pubsubTopic, prepared.hash, given === undefined ? undefined : prepared.message.timestamp)
+    const topic = resolveTopic(message.contentTopic, { pubsubTopic: options.pubsubTopic ?? this.topicOf(message.contentTopic) })
+    const prepared = finishMessage(message, topic, { maxMessageSize: this.maxMessageSize })
+    const record = this.newRecord(prepared.message, prepared.pubsubTopic, prepared.hash, stamped ? undefined : prepared.message.timestamp)
     const key = dedupeKey(record)
     const existing = this.byKey.get(key)
     if (existing != null) {
